@@ -1,0 +1,1 @@
+"""An event-sourced, tamper-evident ledger for scholarship funds."""

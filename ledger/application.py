@@ -1,0 +1,573 @@
+"""The ledger's one service layer: a command method per write, a few reads of raw events.
+
+Every write is get → command → save: the fund aggregates are loaded (from this process's
+cache, else snapshot + later events), the domain command checks its rules and emits
+events, and the events are saved in one transaction together with a `Receipt` keyed by
+the write's id. The event store's uniqueness of (aggregate id, version) then guarantees:
+
+- no lost update: a concurrent write to the same fund makes the save fail; the cached
+  fund is dropped and the command runs again on fresh state (a bounded number of times);
+- exactly-once writes: the same write id can never be saved twice, so a retry (by a
+  client, or by the recorder after a broken connection) is answered from the receipt.
+
+Methods take and return primitives, ids and `Money`, never aggregates.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
+from ledger.domain.errors import (
+    Contention,
+    FundAlreadyExists,
+    FundNotFound,
+    IdConflict,
+    LedgerError,
+    SponsorNotFound,
+)
+from ledger.domain.fund import Fund
+from ledger.domain.money import Money
+from ledger.domain.receipt import Receipt, fingerprint
+from ledger.domain.sponsor import Sponsor
+
+#: The association keeps its books on Vietnamese dates.
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def today() -> date:
+    return datetime.now(LOCAL_TZ).date()
+
+
+@dataclass(frozen=True)
+class Written:
+    """The answer to a write: its result, and whether this call recorded it (False when
+    it is a retry of a write already recorded, answered with the original result)."""
+
+    result: dict[str, Any]
+    created: bool
+    #: the notification id of the write's last stored event (None for a replayed write);
+    #: read models that have processed this position reflect the write
+    position: int | None = None
+
+
+def event_record(fund_code: str, currency: str, e: Any) -> dict[str, Any]:
+    """A stored fund event as plain data: envelope, data and chain link."""
+    from ledger.domain.chain import data_of
+
+    return {
+        "fund": fund_code,
+        "currency": currency,
+        "seq": e.originator_version,
+        "type": type(e).__name__,
+        "effective_on": e.effective_on,
+        "recorded_at": e.timestamp.isoformat(),
+        "actor": e.actor,
+        "data": data_of(e.__dict__),
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
+    }
+
+
+class Ledger(Application[UUID]):
+    """The scholarship fund ledger."""
+
+    name = "ledger"
+    is_snapshotting_enabled = True
+
+    #: attempts of a write that keeps meeting concurrent writers
+    max_attempts = 30
+    #: funds kept in memory between commands
+    cache_size = 1000
+
+    def __init__(self, env: dict[str, str] | None = None, *, snapshot_interval: int = 1000):
+        super().__init__(env)
+        self.snapshot_interval = snapshot_interval
+        self._cache: OrderedDict[UUID, Fund] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._locks = [threading.RLock() for _ in range(64)]
+        self._sponsors_seen: set[UUID] = set()
+
+    # ---- funds --------------------------------------------------------------------------
+
+    def open_fund(
+        self,
+        code: str,
+        name: str,
+        currency: str = "VND",
+        *,
+        purpose: str = "",
+        restricted: bool = False,
+        actor: str,
+        write_id: UUID | None = None,
+        opened_on: date | None = None,
+    ) -> Written:
+        request = {
+            "code": code, "name": name, "currency": currency, "purpose": purpose,
+            "restricted": restricted, "opened_on": _iso(opened_on),
+        }
+        fp = fingerprint("fund", request)
+        if write_id is not None and (prior := self._replay(write_id, "fund", fp)):
+            return prior
+        fund = Fund.open(
+            code, name, currency, purpose=purpose, restricted=restricted, actor=actor,
+            opened_on=opened_on or today(),
+        )
+        result = self._result(write_id or fund.id, fund)
+        write_id = write_id or uuid4()
+        with self._locked([fund.id]):
+            try:
+                recordings = self.save(fund, Receipt.issue(write_id, "fund", fp, result))
+            except IntegrityError:
+                if prior := self._replay(write_id, "fund", fp):
+                    return prior
+                raise FundAlreadyExists(code) from None
+            self._remember(fund)
+        return Written(result, True, _position(recordings))
+
+    def close_fund(
+        self, code: str, *, actor: str, write_id: UUID | None = None, closed_on: date | None = None
+    ) -> Written:
+        request = {"fund": code, "closed_on": _iso(closed_on)}
+
+        def command(fund: Fund) -> dict[str, Any]:
+            fund.close(actor=actor, closed_on=closed_on or today())
+            return self._result(fund.id, fund)
+
+        return self._write("close", write_id, request, [code], command)
+
+    # ---- sponsors -----------------------------------------------------------------------
+
+    def register_sponsor(
+        self, name: str, kind: str, email: str = "", *, actor: str, sponsor_id: UUID | None = None
+    ) -> Written:
+        sponsor = Sponsor.register(sponsor_id or uuid4(), name, kind, email or "", actor=actor)
+        try:
+            recordings = self.save(sponsor)
+        except IntegrityError:
+            existing = self._aggregate(sponsor.id)
+            if isinstance(existing, Sponsor) and existing.as_dict() == sponsor.as_dict():
+                return Written(existing.as_dict(), False)
+            raise IdConflict(sponsor.id) from None
+        return Written(sponsor.as_dict(), True, _position(recordings))
+
+    def sponsor(self, sponsor_id: UUID) -> dict[str, str]:
+        found = self._aggregate(sponsor_id)
+        if not isinstance(found, Sponsor):
+            raise SponsorNotFound(sponsor_id)
+        return found.as_dict()
+
+    def _require_sponsor(self, sponsor_id: UUID) -> str:
+        # Sponsors are never removed, so one sighting is enough.
+        if sponsor_id not in self._sponsors_seen:
+            self.sponsor(sponsor_id)
+            self._sponsors_seen.add(sponsor_id)
+        return str(sponsor_id)
+
+    # ---- pledges and donations ----------------------------------------------------------
+
+    def make_pledge(
+        self,
+        code: str,
+        sponsor_id: UUID,
+        amount: Money,
+        schedule: Sequence[tuple[date, Money]] = (),
+        *,
+        actor: str,
+        pledge_id: UUID | None = None,
+        pledged_on: date | None = None,
+    ) -> Written:
+        pledge_id = pledge_id or uuid4()
+        request = {
+            "fund": code, "sponsor_id": str(sponsor_id), "amount": _money(amount),
+            "schedule": [[d.isoformat(), _money(m)] for d, m in schedule],
+            "pledged_on": _iso(pledged_on),
+        }
+
+        def command(fund: Fund) -> dict[str, Any]:
+            sponsor = self._require_sponsor(sponsor_id)
+            fund.make_pledge(
+                str(pledge_id), sponsor, amount, list(schedule), actor=actor,
+                pledged_on=pledged_on or today(),
+            )
+            return self._result(pledge_id, fund)
+
+        return self._write("pledge", pledge_id, request, [code], command)
+
+    def cancel_pledge(
+        self, code: str, pledge_id: UUID, reason: str, *, actor: str,
+        write_id: UUID | None = None, cancelled_on: date | None = None,
+    ) -> Written:
+        request = {"fund": code, "pledge_id": str(pledge_id), "reason": reason,
+                   "cancelled_on": _iso(cancelled_on)}
+
+        def command(fund: Fund) -> dict[str, Any]:
+            fund.cancel_pledge(str(pledge_id), reason, actor=actor,
+                               cancelled_on=cancelled_on or today())
+            return self._result(pledge_id, fund)
+
+        return self._write("pledge-cancel", write_id, request, [code], command)
+
+    def record_donation(
+        self,
+        code: str,
+        sponsor_id: UUID,
+        amount: Money,
+        credited: Money | None = None,
+        *,
+        received_on: date,
+        method: str,
+        reference: str = "",
+        pledge_id: UUID | None = None,
+        actor: str,
+        donation_id: UUID | None = None,
+    ) -> Written:
+        donation_id = donation_id or uuid4()
+        request = {
+            "fund": code, "sponsor_id": str(sponsor_id), "amount": _money(amount),
+            "credited": _money(credited), "received_on": _iso(received_on), "method": method,
+            "reference": reference or "", "pledge_id": _str(pledge_id),
+        }
+
+        def command(fund: Fund) -> dict[str, Any]:
+            sponsor = self._require_sponsor(sponsor_id)
+            fund.receive_donation(
+                str(donation_id), sponsor, amount, credited, received_on=received_on,
+                method=method, reference=reference, pledge_id=_str(pledge_id), actor=actor,
+            )
+            return self._result(donation_id, fund)
+
+        return self._write("donation", donation_id, request, [code], command)
+
+    def reverse_donation(
+        self, code: str, donation_id: UUID, reason: str, *, actor: str,
+        write_id: UUID | None = None, reversed_on: date | None = None,
+    ) -> Written:
+        request = {"fund": code, "donation_id": str(donation_id), "reason": reason,
+                   "reversed_on": _iso(reversed_on)}
+
+        def command(fund: Fund) -> dict[str, Any]:
+            fund.reverse_donation(str(donation_id), reason, actor=actor,
+                                  reversed_on=reversed_on or today())
+            return self._result(donation_id, fund)
+
+        return self._write("donation-reversal", write_id, request, [code], command)
+
+    # ---- allocations, awards, disbursements, returns ------------------------------------
+
+    def allocate(
+        self, code: str, name: str, amount: Money, *, actor: str,
+        allocation_id: UUID | None = None, allocated_on: date | None = None,
+    ) -> Written:
+        allocation_id = allocation_id or uuid4()
+        request = {"fund": code, "name": name, "amount": _money(amount),
+                   "allocated_on": _iso(allocated_on)}
+
+        def command(fund: Fund) -> dict[str, Any]:
+            fund.allocate(str(allocation_id), name, amount, actor=actor,
+                          allocated_on=allocated_on or today())
+            return self._result(allocation_id, fund)
+
+        return self._write("allocation", allocation_id, request, [code], command)
+
+    def release_allocation(
+        self, code: str, allocation_id: UUID, amount: Money, reason: str, *, actor: str,
+        write_id: UUID | None = None, released_on: date | None = None,
+    ) -> Written:
+        request = {"fund": code, "allocation_id": str(allocation_id), "amount": _money(amount),
+                   "reason": reason, "released_on": _iso(released_on)}
+
+        def command(fund: Fund) -> dict[str, Any]:
+            fund.release(str(allocation_id), amount, reason, actor=actor,
+                         released_on=released_on or today())
+            return self._result(allocation_id, fund)
+
+        return self._write("allocation-release", write_id, request, [code], command)
+
+    def grant_award(
+        self, code: str, allocation_id: UUID, recipient: dict[str, str], amount: Money, *,
+        actor: str, award_id: UUID | None = None, granted_on: date | None = None,
+    ) -> Written:
+        award_id = award_id or uuid4()
+        request = {"fund": code, "allocation_id": str(allocation_id), "recipient": recipient,
+                   "amount": _money(amount), "granted_on": _iso(granted_on)}
+
+        def command(fund: Fund) -> dict[str, Any]:
+            fund.grant_award(str(award_id), str(allocation_id), recipient, amount, actor=actor,
+                             granted_on=granted_on or today())
+            return self._result(award_id, fund)
+
+        return self._write("award", award_id, request, [code], command)
+
+    def revoke_award(
+        self, code: str, award_id: UUID, reason: str, *, actor: str,
+        write_id: UUID | None = None, revoked_on: date | None = None,
+    ) -> Written:
+        request = {"fund": code, "award_id": str(award_id), "reason": reason,
+                   "revoked_on": _iso(revoked_on)}
+
+        def command(fund: Fund) -> dict[str, Any]:
+            fund.revoke_award(str(award_id), reason, actor=actor,
+                              revoked_on=revoked_on or today())
+            return self._result(award_id, fund)
+
+        return self._write("award-revocation", write_id, request, [code], command)
+
+    def disburse_award(
+        self, code: str, award_id: UUID, amount: Money, *, paid_on: date, method: str,
+        reference: str = "", actor: str, disbursement_id: UUID | None = None,
+    ) -> Written:
+        disbursement_id = disbursement_id or uuid4()
+        request = {"fund": code, "award_id": str(award_id), "amount": _money(amount),
+                   "paid_on": _iso(paid_on), "method": method, "reference": reference or ""}
+
+        def command(fund: Fund) -> dict[str, Any]:
+            fund.disburse(str(disbursement_id), str(award_id), amount, paid_on=paid_on,
+                          method=method, reference=reference, actor=actor)
+            return self._result(disbursement_id, fund)
+
+        return self._write("disbursement", disbursement_id, request, [code], command)
+
+    def record_return(
+        self, code: str, award_id: UUID, amount: Money, reason: str, *, returned_on: date,
+        actor: str, return_id: UUID | None = None,
+    ) -> Written:
+        return_id = return_id or uuid4()
+        request = {"fund": code, "award_id": str(award_id), "amount": _money(amount),
+                   "reason": reason, "returned_on": _iso(returned_on)}
+
+        def command(fund: Fund) -> dict[str, Any]:
+            fund.take_return(str(return_id), str(award_id), amount, reason, actor=actor,
+                             returned_on=returned_on)
+            return self._result(return_id, fund)
+
+        return self._write("return", return_id, request, [code], command)
+
+    def transfer(
+        self, from_code: str, to_code: str, amount: Money, reason: str, *, actor: str,
+        transfer_id: UUID | None = None, transferred_on: date | None = None,
+    ) -> Written:
+        transfer_id = transfer_id or uuid4()
+        request = {"from_fund": from_code, "to_fund": to_code, "amount": _money(amount),
+                   "reason": reason, "transferred_on": _iso(transferred_on)}
+
+        def command(source: Fund, target: Fund) -> dict[str, Any]:
+            source.transfer_out(str(transfer_id), target, amount, reason, actor=actor,
+                                transferred_on=transferred_on or today())
+            result = self._result(transfer_id, source)
+            result["events"] += self._result(transfer_id, target)["events"]
+            return result
+
+        if from_code == to_code:
+            from ledger.domain.errors import InvalidInput
+
+            raise InvalidInput("to_fund", "a transfer needs two different funds")
+        return self._write("transfer", transfer_id, request, [from_code, to_code], command)
+
+    # ---- reads of the event store -------------------------------------------------------
+
+    def fund(self, code: str) -> dict[str, Any]:
+        """The fund's description and current figures, from its events."""
+        fund_id = Fund.id_for(code)
+        with self._locked([fund_id]):
+            fund = self._load(fund_id, code)
+            for e in self.events.get(fund_id, gt=fund.version):
+                e.mutate(fund)
+            self._remember(fund)
+            return describe_fund(fund)
+
+    def figures(self, code: str) -> dict[str, Money]:
+        """Every figure of SPEC §2 for the fund, now."""
+        return self.fund(code)["figures"]
+
+    def figures_as_of(
+        self, code: str, as_of: date | None = None, known_at: datetime | None = None
+    ) -> dict[str, Any]:
+        """The fund replayed from its raw events, by effective date, as known at a time."""
+        fund_id = Fund.id_for(code)
+        try:
+            fund = Fund.replay(self.fund_events(fund_id), as_of=as_of, known_at=known_at)
+        except FundNotFound:
+            raise FundNotFound(code) from None
+        return describe_fund(fund)
+
+    def fund_events(self, fund_id: UUID, after: int = 0, page: int = 5000) -> Iterator[Any]:
+        """Every event of a fund after seq `after`, oldest first, read page by page."""
+        while True:
+            batch = list(self.events.get(fund_id, gt=after, limit=page))
+            yield from batch
+            if len(batch) < page:
+                return
+            after = batch[-1].originator_version
+
+    def history(self, code: str, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """The fund's events after seq `after`, oldest first, with their hashes."""
+        fund = self.fund(code)
+        events = self.events.get(Fund.id_for(code), gt=after, limit=limit)
+        return [event_record(code, fund["currency"], e) for e in events]
+
+    def fund_codes(self) -> list[str]:
+        """The codes of every fund ever opened, in the order they were opened."""
+        codes = []
+        topics = [get_topic(Fund.Opened)]
+        start = 1
+        while True:
+            page = self.recorder.select_notifications(start, 1000, topics=topics)
+            for n in page:
+                codes.append(self.mapper.to_domain_event(n).code)
+            if len(page) < 1000:
+                return codes
+            start = page[-1].id + 1
+
+    # ---- the write path -----------------------------------------------------------------
+
+    def _write(
+        self,
+        kind: str,
+        write_id: UUID | None,
+        request: dict[str, Any],
+        codes: list[str],
+        command: Callable[..., dict[str, Any]],
+    ) -> Written:
+        """Runs `command` on the named funds and saves its events with a receipt, atomically;
+        retries on concurrent writers; answers a repeated write id from its receipt."""
+        fp = fingerprint(kind, request)
+        client_chose_id = write_id is not None
+        write_id = write_id or uuid4()
+        fund_ids = [Fund.id_for(code) for code in codes]
+        for attempt in range(self.max_attempts):
+            with self._locked(fund_ids):
+                try:
+                    funds = [self._load(i, c) for i, c in zip(fund_ids, codes)]
+                    result = command(*funds)
+                except LedgerError:
+                    self._forget(fund_ids)
+                    if client_chose_id and (prior := self._replay(write_id, kind, fp)):
+                        return prior
+                    raise
+                except BaseException:
+                    self._forget(fund_ids)
+                    raise
+                try:
+                    recordings = self.save(*funds, Receipt.issue(write_id, kind, fp, result))
+                except IntegrityError:
+                    self._forget(fund_ids)
+                    if prior := self._replay(write_id, kind, fp):
+                        return prior
+                except BaseException:
+                    self._forget(fund_ids)
+                    raise
+                else:
+                    for fund in funds:
+                        self._remember(fund)
+                        self._snapshot(fund)
+                    return Written(result, True, _position(recordings))
+            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise Contention(self.max_attempts)
+
+    def _replay(self, write_id: UUID, kind: str, fp: str) -> Written | None:
+        """The original answer if a write with this id was recorded; IdConflict if the id
+        was used for something else."""
+        found = self._aggregate(write_id)
+        if found is None:
+            return None
+        if not isinstance(found, Receipt):
+            raise IdConflict(write_id)
+        return Written(found.replay(kind, fp), False)
+
+    def _aggregate(self, aggregate_id: UUID) -> Aggregate | None:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def _result(self, entity_id: UUID, fund: Fund) -> dict[str, Any]:
+        events = [event_record(fund.code, fund.currency, e) for e in fund.pending_events]
+        return {"id": str(entity_id), "fund": fund.code, "events": events[-1:]}
+
+    # ---- the cache of funds -------------------------------------------------------------
+
+    def _load(self, fund_id: UUID, code: str) -> Fund:
+        with self._cache_lock:
+            fund = self._cache.get(fund_id)
+        if fund is not None:
+            return fund
+        try:
+            fund = self.repository.get(fund_id)
+        except AggregateNotFoundError:
+            raise FundNotFound(code) from None
+        if not isinstance(fund, Fund):
+            raise FundNotFound(code)
+        return fund
+
+    def _remember(self, fund: Fund) -> None:
+        with self._cache_lock:
+            self._cache[fund.id] = fund
+            self._cache.move_to_end(fund.id)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    def _forget(self, fund_ids: Sequence[UUID]) -> None:
+        with self._cache_lock:
+            for fund_id in fund_ids:
+                self._cache.pop(fund_id, None)
+
+    def _snapshot(self, fund: Fund) -> None:
+        if self.snapshots is not None and fund.version % self.snapshot_interval == 0:
+            self.snapshots.put([Snapshot.take(fund)])
+
+    @contextmanager
+    def _locked(self, fund_ids: Sequence[UUID]) -> Iterator[None]:
+        """Serialises this process's commands on a fund (they would only conflict in the
+        store); locks are taken in one order so a transfer cannot deadlock."""
+        slots = sorted({fund_id.int % len(self._locks) for fund_id in fund_ids})
+        with ExitStack() as stack:
+            for slot in slots:
+                stack.enter_context(self._locks[slot])
+            yield
+
+
+def describe_fund(fund: Fund) -> dict[str, Any]:
+    """A fund's description and figures as plain data (figures as `Money`)."""
+    return {
+        "code": fund.code,
+        "name": fund.name,
+        "currency": fund.currency,
+        "purpose": fund.purpose,
+        "restricted": fund.restricted,
+        "closed": fund.closed,
+        "seq": fund.version,
+        "last_hash": fund.last_hash,
+        "figures": fund.figures(),
+    }
+
+
+def _position(recordings: Sequence[Any]) -> int | None:
+    ids = [r.notification.id for r in recordings if r.notification.id is not None]
+    return max(ids) if ids else None
+
+
+def _money(amount: Money | None) -> list[Any] | None:
+    return None if amount is None else [amount.minor, amount.currency]
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _str(value: UUID | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,1 @@
+"""The pure domain of the ledger: money, errors and the aggregates."""

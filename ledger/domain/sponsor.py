@@ -1,0 +1,43 @@
+"""The sponsor aggregate: a person, organisation, family or clan who pledges and gives."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.domain import values
+from ledger.domain.errors import InvalidInput
+
+SPONSOR_KINDS = ("individual", "organization", "family", "clan")
+
+
+class Sponsor(Aggregate):
+    """A sponsor, identified by a UUID that a client may choose."""
+
+    class Registered(Aggregate.Created):
+        name: str
+        kind: str
+        email: str
+        actor: str
+
+    @classmethod
+    def register(cls, sponsor_id: UUID, name: str, kind: str, email: str, *, actor: str) -> Sponsor:
+        values.text("name", name, max_len=200)
+        if kind not in SPONSOR_KINDS:
+            raise InvalidInput("kind", f"must be one of {', '.join(SPONSOR_KINDS)}")
+        email = values.text("email", email, max_len=254, required=False)
+        if email and ("@" not in email or " " in email):
+            raise InvalidInput("email", "is not an email address")
+        return cls._create(
+            cls.Registered, id=sponsor_id, name=name, kind=kind, email=email, actor=actor
+        )
+
+    @event(Registered)
+    def __init__(self, name: str, kind: str, email: str, actor: str) -> None:
+        self.name = name
+        self.kind = kind
+        self.email = email
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": str(self.id), "name": self.name, "kind": self.kind, "email": self.email}

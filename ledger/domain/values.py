@@ -1,0 +1,48 @@
+"""Checks of plain values that every command shares: free text, codes and dates."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from ledger.domain.errors import InvalidInput
+
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}", re.ASCII)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def text(field: str, value: object, *, max_len: int, required: bool = True) -> str:
+    """A piece of free text: a string of at most `max_len` characters, without control
+    characters; when required, not blank. Absent optional text is the empty string."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(field, "must be text")
+    if required and not value.strip():
+        raise InvalidInput(field, "must not be empty")
+    if len(value) > max_len:
+        raise InvalidInput(field, f"must be at most {max_len} characters")
+    if _CONTROL.search(value):
+        raise InvalidInput(field, "must not contain control characters")
+    return value
+
+
+def fund_code(value: object) -> str:
+    """A fund code: 1–40 ASCII letters, digits, '_', '.' or '-', starting alphanumeric."""
+    if not isinstance(value, str) or not _CODE.fullmatch(value):
+        raise InvalidInput(
+            "code", "must be 1-40 ASCII letters, digits, '_', '.' or '-', starting alphanumeric"
+        )
+    return value
+
+
+def iso_date(field: str, value: object) -> date:
+    """A calendar date given as ISO 8601 `YYYY-MM-DD` (or a `date`)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value, re.ASCII):
+        raise InvalidInput(field, "must be a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(field, f"{value} is not a date that exists") from None

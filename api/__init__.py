@@ -1,0 +1,1 @@
+"""The HTTP API of the ledger (SPEC §3): `create_app()` builds it."""

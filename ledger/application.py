@@ -253,6 +253,87 @@ class Ledger(Application[UUID]):
 
         return self._write("donation", donation_id, request, [code], command)
 
+    def record_donations(self, batch: Sequence[dict[str, Any]], *, actor: str) -> list[Written]:
+        """Records many donations, across funds, in one transaction: the whole batch or none.
+
+        Each item holds `record_donation`'s arguments by name (`code`, `sponsor_id`, `amount`,
+        `credited`, `received_on`, `method`, `reference`, `pledge_id`) and a `donation_id`,
+        which is required and is the write id, as for one donation. A donation the fund
+        already holds is skipped (answered with `created` False and only its id and fund),
+        so a batch can be sent again after a crash; one recorded elsewhere under the same id
+        is answered from its receipt, or refused with IdConflict if its content differs.
+        Sponsors must exist. Answers one `Written` per item, in order."""
+        kind = "donation"
+        fps = [
+            fingerprint(kind, {
+                "fund": row["code"], "sponsor_id": str(row["sponsor_id"]),
+                "amount": _money(row["amount"]), "credited": _money(row.get("credited")),
+                "received_on": _iso(row["received_on"]), "method": row["method"],
+                "reference": row.get("reference") or "", "pledge_id": _str(row.get("pledge_id")),
+            })
+            for row in batch
+        ]
+        codes = list(dict.fromkeys(row["code"] for row in batch))
+        fund_ids = [Fund.id_for(code) for code in codes]
+        #: rows found recorded under their id by another write (receipts), by donation id
+        prior: dict[UUID, Written] = {}
+        for attempt in range(self.max_attempts):
+            with self._locked(fund_ids):
+                try:
+                    funds = {code: self._load(i, code) for i, code in zip(fund_ids, codes)}
+                    versions = {code: fund.version for code, fund in funds.items()}
+                    written: list[Written] = []
+                    receipts: list[Receipt] = []
+                    for row, fp in zip(batch, fps):
+                        donation_id: UUID = row["donation_id"]
+                        fund = funds[row["code"]]
+                        if donation_id in prior:
+                            written.append(prior[donation_id])
+                            continue
+                        if str(donation_id) in fund.donations:
+                            written.append(Written({"id": str(donation_id), "fund": fund.code},
+                                                   False))
+                            continue
+                        sponsor = self._require_sponsor(row["sponsor_id"])
+                        fund.receive_donation(
+                            str(donation_id), sponsor, row["amount"], row.get("credited"),
+                            received_on=row["received_on"], method=row["method"],
+                            reference=row.get("reference") or "",
+                            pledge_id=_str(row.get("pledge_id")), actor=actor,
+                        )
+                        result = self._result(donation_id, fund)
+                        receipts.append(Receipt.issue(donation_id, kind, fp, result))
+                        written.append(Written(result, True))
+                except BaseException:
+                    self._forget(fund_ids)
+                    raise
+                if not receipts:
+                    return written
+                try:
+                    recordings = self.save(*funds.values(), *receipts)
+                except IntegrityError:
+                    self._forget(fund_ids)
+                    # Either a concurrent writer moved a fund on (run again on fresh state)
+                    # or some ids were recorded by another write: answer those from receipts.
+                    for receipt in receipts:
+                        if found := self._replay(receipt.id, kind, receipt.fingerprint):
+                            prior[receipt.id] = found
+                except BaseException:
+                    self._forget(fund_ids)
+                    raise
+                else:
+                    position = _position(recordings)
+                    for code, fund in funds.items():
+                        self._remember(fund)
+                        crossed = (fund.version // self.snapshot_interval
+                                   > versions[code] // self.snapshot_interval)
+                        if crossed and self.snapshots is not None:
+                            self.snapshots.put([Snapshot.take(fund)])
+                    return [Written(w.result, True, position) if w.created else w
+                            for w in written]
+            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise Contention(self.max_attempts)
+
     def reverse_donation(
         self, code: str, donation_id: UUID, reason: str, *, actor: str,
         write_id: UUID | None = None, reversed_on: date | None = None,

@@ -1,0 +1,362 @@
+"""The import of a donations file: check every row, then record them in atomic batches.
+
+The first pass reads the whole file and checks each row on its own (`rows.read_row`) and
+against the ledger (fund, currency, sponsor, pledge, a donation already recorded with other
+content) and every row against the others (a repeated reference); it keeps only small keys.
+Any error refuses the whole file before anything is recorded. The second pass reads the
+file again and records it through `Ledger.record_donations`, a batch per transaction;
+donations already recorded are skipped, so a re-run after a crash finishes the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from ledger.application import Ledger
+from ledger.domain.errors import IdConflict, InvalidInput, SponsorNotFound
+from ledger.domain.fund import Fund
+from ledger.domain.money import Money
+from ledger.imports.mapping import REQUIRED, Mapping
+from ledger.imports.repeats import Repeats
+from ledger.imports.rows import DonationRow, RowError, donation_key, read_row
+from ledger.imports.sources import Source, Unreadable
+
+#: progress(phase, rows done, rows in all or None while unknown); phase: checking|recording
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class Check:
+    """What the first pass found: rows, how many are new or already recorded, errors."""
+
+    rows: int = 0
+    new: int = 0
+    present: int = 0
+    sponsors_new: int = 0
+    #: the errors, in line order (the first `max_errors` of them)
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+
+@dataclass
+class Outcome:
+    """What an import did."""
+
+    check: Check
+    recorded: int = 0
+    present: int = 0
+    sponsors_registered: int = 0
+    dry_run: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "rows": self.check.rows, "recorded": self.recorded, "already_present": self.present,
+            "sponsors_registered": self.sponsors_registered, "dry_run": self.dry_run,
+            "new": self.check.new,
+        }
+
+
+class ImportRefused(Exception):
+    """The file has bad rows (or cannot be read): nothing was recorded."""
+
+    def __init__(self, check: Check) -> None:
+        super().__init__(f"{check.error_count} errors; nothing recorded")
+        self.check = check
+
+
+class DonationImport:
+    """Imports donations files into a ledger, as `actor`."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        actor: str,
+        fund: str | None = None,
+        mapping: Mapping | None = None,
+        batch_size: int = 1000,
+        max_errors: int | None = 1000,
+    ) -> None:
+        self.ledger = ledger
+        self.actor = actor
+        self.fund = fund
+        self.mapping = mapping or Mapping()
+        self.batch_size = batch_size
+        self.max_errors = max_errors
+
+    # ---- the whole import ---------------------------------------------------------------
+
+    def run(self, file: Any, *, dry_run: bool = False,
+            progress: Progress | None = None) -> Outcome:
+        """Checks the file, then (unless a dry run) records it. ImportRefused if any row
+        is bad, with nothing recorded."""
+        source = Source(file, delimiter=self.mapping.delimiter)
+        check, facts = self._check(source, progress)
+        if not check.ok:
+            raise ImportRefused(check)
+        if dry_run:
+            return Outcome(check, present=check.present, dry_run=True)
+        if check.new == 0:
+            return Outcome(check, present=check.present)
+        return self._record(source, check, facts, progress)
+
+    def check(self, file: Any) -> Check:
+        """Only the first pass: every error of the file, nothing recorded."""
+        return self._check(Source(file, delimiter=self.mapping.delimiter), None)[0]
+
+    # ---- first pass: check --------------------------------------------------------------
+
+    def _check(self, source: Source, progress: Progress | None) -> tuple[Check, _Facts]:
+        check = Check()
+        facts = _Facts(self.ledger)
+        errors: list[RowError] = []
+
+        def report(error: RowError) -> None:
+            check.error_count += 1
+            if self.max_errors is None or len(errors) < self.max_errors:
+                errors.append(error)
+
+        with Repeats() as repeats:
+            try:
+                for line, cells in self._cells(source):
+                    check.rows += 1
+                    if self.fund and cells["fund"].strip() != self.fund:
+                        report(RowError(line, "fund", f"names fund {cells['fund'].strip()}, "
+                                                      f"but the import is for {self.fund}"))
+                        continue
+                    cells["fund"] = cells["fund"].strip()
+                    key = donation_key(cells)
+                    if key is not None:
+                        repeats.add(key[0].bytes, line, key[1])
+                    row, row_errors = read_row(line, cells, REQUIRED)
+                    if row is not None:
+                        row_errors = self._check_in_ledger(row, key, facts, check)
+                    elif _names_unknown_fund(cells, row_errors, facts):
+                        row_errors.append(RowError(line, "fund", f"no fund {cells['fund']}"))
+                    for error in row_errors:
+                        report(error)
+                    if progress and check.rows % 1000 == 0:
+                        progress("checking", check.rows, None)
+            except _FileError as e:
+                report(e.error)
+            except Unreadable as e:
+                report(RowError(e.line, "file", e.reason))
+            for line, column, first in repeats.repeated():
+                report(RowError(line, column, f"repeats the {column} of line {first}"))
+        if check.rows == 0 and check.error_count == 0:
+            report(RowError(2, "file", "the file has no rows of donations"))
+        errors.sort(key=lambda e: e.line)
+        check.errors = errors
+        check.sponsors_new = len(facts.sponsors_to_register)
+        if progress:
+            progress("checking", check.rows, check.rows)
+        return check, facts
+
+    def _check_in_ledger(self, row: DonationRow, key: tuple[UUID, str] | None,
+                         facts: _Facts, check: Check) -> list[RowError]:
+        errors: list[RowError] = []
+
+        def fail(column: str, reason: str) -> list[RowError]:
+            errors.append(RowError(row.line, column, reason))
+            return errors
+
+        fund = facts.fund(row.fund)
+        if fund is None:
+            return fail("fund", f"no fund {row.fund}")
+        if fund.closed:
+            return fail("fund", f"fund {row.fund} is closed")
+        credited = _credited(row, fund.currency, fail)
+        if errors:
+            return errors
+        if row.new_sponsor is None and not facts.sponsor_exists(row.sponsor_id):
+            fail("sponsor_id", f"no sponsor {row.sponsor_id}")
+        elif row.new_sponsor is not None and not facts.sponsor_exists(row.sponsor_id):
+            facts.sponsors_to_register.add(row.sponsor_id)
+        if row.pledge_id is not None:
+            pledge = fund.pledges.get(str(row.pledge_id))
+            if pledge is None:
+                fail("pledge_id", f"no pledge {row.pledge_id} in fund {row.fund}")
+            elif not pledge["active"]:
+                fail("pledge_id", f"pledge {row.pledge_id} is cancelled")
+            elif pledge["sponsor"] != str(row.sponsor_id):
+                fail("pledge_id", f"pledge {row.pledge_id} belongs to another sponsor")
+        if errors:
+            return errors
+        recorded = fund.donations.get(str(row.donation_id))
+        if recorded is None:
+            check.new += 1
+        elif (recorded["sponsor"], recorded["credited"], recorded["pledge"]) == (
+            str(row.sponsor_id), credited.minor, _str(row.pledge_id)
+        ):
+            check.present += 1
+        else:
+            column = key[1] if key else "reference"
+            fail(column, f"donation {row.donation_id} is already recorded with a different "
+                         "sponsor, amount or pledge")
+        return errors
+
+    # ---- second pass: record ------------------------------------------------------------
+
+    def _record(self, source: Source, check: Check, facts: _Facts,
+                progress: Progress | None) -> Outcome:
+        outcome = Outcome(check)
+        currencies = facts.currencies()
+        to_register = facts.sponsors_to_register
+        facts.forget_funds()  # the ledger loads its own copies; keep memory to one of each
+        batch: list[dict[str, Any]] = []
+        done = 0
+
+        def flush() -> None:
+            nonlocal done
+            written = self.ledger.record_donations(batch, actor=self.actor)
+            created = sum(1 for w in written if w.created)
+            outcome.recorded += created
+            outcome.present += len(written) - created
+            done += len(batch)
+            batch.clear()
+            if progress:
+                progress("recording", done, check.rows)
+
+        for line, cells in self._cells(source):
+            row, errors = read_row(line, cells, REQUIRED)
+            if row is None:
+                raise ImportRefused(Check(rows=check.rows, errors=errors,
+                                          error_count=len(errors)))
+            if row.new_sponsor is not None and row.sponsor_id in to_register:
+                outcome.sponsors_registered += self._register(row)
+                to_register.discard(row.sponsor_id)
+            # None when the cell is empty, as for a single donation recorded without one
+            credited = Money.parse(row.credited, currencies[row.fund]) if row.credited else None
+            batch.append({
+                "code": row.fund, "donation_id": row.donation_id,
+                "sponsor_id": row.sponsor_id, "amount": row.amount, "credited": credited,
+                "received_on": row.received_on, "method": row.method,
+                "reference": row.reference, "pledge_id": row.pledge_id,
+            })
+            if len(batch) >= self.batch_size:
+                flush()
+        if batch:
+            flush()
+        return outcome
+
+    def _register(self, row: DonationRow) -> int:
+        assert row.new_sponsor is not None
+        name, kind = row.new_sponsor
+        try:
+            written = self.ledger.register_sponsor(name, kind, actor=self.actor,
+                                                   sponsor_id=row.sponsor_id)
+        except IdConflict:
+            return 0  # registered meanwhile under another spelling of the same name
+        return int(written.created)
+
+    # ---- reading ------------------------------------------------------------------------
+
+    def _cells(self, source: Source) -> Iterator[tuple[int, dict[str, str]]]:
+        """(line, ledger column → text) for every non-blank row after the header, with the
+        mapping's defaults and --fund applied."""
+        rows = source.rows()
+        try:
+            _, headers = next(rows)
+        except StopIteration:
+            raise _FileError(RowError(1, "file", "the file is empty")) from None
+        positions = self.mapping.locate(list(headers))
+        defaults = dict(self.mapping.defaults)
+        if self.fund:
+            defaults["fund"] = self.fund
+        missing = [c for c in REQUIRED if c not in positions and c not in defaults]
+        if not ({"reference", "id"} & set(positions)):
+            missing.append("reference")
+        if not ({"sponsor_id", "sponsor_name"} & set(positions) | set(defaults)):
+            missing.append("sponsor_id")
+        if missing:
+            raise _FileError(RowError(1, ", ".join(missing),
+                                      "missing column (rename the header or map it)"))
+        for line, values in rows:
+            if not any(v.strip() for v in values):
+                continue  # exports often end with blank rows
+            cells = {name: values[i] if i < len(values) else ""
+                     for name, i in positions.items()}
+            for name, value in defaults.items():
+                if not cells.get(name, "").strip():
+                    cells[name] = value
+            yield line, cells
+
+
+class _FileError(Exception):
+    """A problem with the file as a whole (no header, a missing column)."""
+
+    def __init__(self, error: RowError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Facts:
+    """What the first pass learns of the ledger: the funds the file names (loaded once)
+    and which sponsors exist or are to be registered."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._funds: dict[str, Fund | None] = {}
+        self._currencies: dict[str, str] = {}
+        self._sponsors: dict[UUID, bool] = {}
+        self.sponsors_to_register: set[UUID] = set()
+
+    def fund(self, code: str) -> Fund | None:
+        if code not in self._funds:
+            try:
+                found = self.ledger.repository.get(Fund.id_for(code))
+            except AggregateNotFoundError:
+                found = None
+            self._funds[code] = found if isinstance(found, Fund) else None
+            if isinstance(found, Fund):
+                self._currencies[code] = found.currency
+        return self._funds[code]
+
+    def currencies(self) -> dict[str, str]:
+        return dict(self._currencies)
+
+    def forget_funds(self) -> None:
+        self._funds.clear()
+
+    def sponsor_exists(self, sponsor_id: UUID) -> bool:
+        if sponsor_id not in self._sponsors:
+            try:
+                self.ledger.sponsor(sponsor_id)
+                self._sponsors[sponsor_id] = True
+            except SponsorNotFound:
+                self._sponsors[sponsor_id] = False
+        return self._sponsors[sponsor_id]
+
+
+def _credited(row: DonationRow, fund_currency: str,
+              fail: Callable[[str, str], Any]) -> Money:
+    """What the row credits to the fund, in the fund's currency."""
+    if row.credited:
+        try:
+            return Money.parse(row.credited, fund_currency)
+        except InvalidInput as e:
+            fail("credited", e.reason)
+            return row.amount
+    if row.amount.currency != fund_currency:
+        fail("credited", f"empty required cell: the gift is in {row.amount.currency} and "
+                         f"fund {row.fund} keeps its books in {fund_currency}")
+    return row.amount
+
+
+def _names_unknown_fund(cells: dict[str, str], errors: list[RowError], facts: _Facts) -> bool:
+    """Whether a row refused for other reasons also names a fund the ledger lacks."""
+    code = cells["fund"].strip()
+    return bool(code) and all(e.column != "fund" for e in errors) and facts.fund(code) is None
+
+
+def _str(value: UUID | None) -> str | None:
+    return None if value is None else str(value)

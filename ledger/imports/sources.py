@@ -1,0 +1,125 @@
+"""Reading a donations file row by row: CSV in UTF-8 (with or without BOM) or XLSX.
+
+A `Source` can be read more than once (the import checks every row, then records them)
+and never holds more than one row in memory. Cells come out as text: XLSX numbers and
+dates are turned into the text a person sees, formulas stay formulas (`=...`) so that
+the import can refuse them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import IO
+
+from ledger.domain.errors import InvalidInput
+
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+class Unreadable(InvalidInput):
+    """The file cannot be read as a table from this line on."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__("file", reason)
+        self.line = line
+
+
+class Source:
+    """A CSV or XLSX file, given as a path or a seekable binary file object."""
+
+    def __init__(self, file: Path | str | IO[bytes], *, delimiter: str = ",") -> None:
+        self._file = file
+        self.delimiter = delimiter
+
+    def _open(self) -> IO[bytes]:
+        if isinstance(self._file, (str, Path)):
+            return open(self._file, "rb")
+        self._file.seek(0)
+        return self._file
+
+    def _close(self, handle: IO[bytes]) -> None:
+        if isinstance(self._file, (str, Path)):
+            handle.close()
+
+    @property
+    def kind(self) -> str:
+        """'xlsx' (a zip archive) or 'csv', by the file's first bytes, not its name."""
+        handle = self._open()
+        try:
+            return "xlsx" if handle.read(4) == _ZIP_MAGIC else "csv"
+        finally:
+            self._close(handle)
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(line number, cells as text) for every row, the header row first (line 1).
+        Raises Unreadable when the file cannot be read as a table."""
+        handle = self._open()
+        try:
+            if handle.read(4) == _ZIP_MAGIC:
+                handle.seek(0)
+                yield from _xlsx_rows(handle)
+            else:
+                handle.seek(0)
+                yield from _csv_rows(handle, self.delimiter)
+        finally:
+            self._close(handle)
+
+
+def _csv_rows(handle: IO[bytes], delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
+    start = 1
+    try:
+        for cells in reader:
+            yield start, cells
+            start = reader.line_num + 1
+    except UnicodeDecodeError:
+        raise Unreadable(start, "not UTF-8 text; save the file as CSV UTF-8") from None
+    except csv.Error as e:
+        raise Unreadable(start, f"not well-formed CSV: {e}") from None
+    finally:
+        text.detach()  # the caller owns the binary file
+
+
+def _xlsx_rows(handle: IO[bytes]) -> Iterator[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        # data_only=False: a formula cell reads as its formula, so it can be refused
+        workbook = load_workbook(handle, read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
+        raise Unreadable(1, f"not a readable XLSX workbook: {e}") from None
+    try:
+        sheet = workbook.worksheets[0]
+        for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield line, [cell_text(v) for v in values]
+    finally:
+        workbook.close()
+
+
+def cell_text(value: object) -> str:
+    """An XLSX cell's value as the text a person sees in it."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        # The workbook stores decimal text; openpyxl hands back a float. Its shortest
+        # round-trip repr is that text for up to 15 significant digits, so money is read
+        # exactly (and e.g. '1e+16' is then refused as not a plain decimal).
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

@@ -12,11 +12,13 @@ from ledger.settings import Settings
 
 
 def open_read_models(settings: Settings, ledger: Ledger, *, start: bool = True) -> Any:
+    from ledger.projections import ReadModels
+
+    models = ReadModels.open(ledger, settings)
     try:
-        from ledger.projections import ReadModels  # type: ignore[attr-defined]
-    except ImportError:
+        models.wait_for(None, 0)
+    except NotImplementedError:  # TEMPORARY until the read models land
         return _LedgerReads(ledger)
-    models = ReadModels(settings)
     if start:
         models.start()
     return models

@@ -59,4 +59,5 @@ class Runtime:
         with self._lock:
             opened, self._opened = self._opened, {}
         for resource in reversed(list(opened.values())):
-            resource.close()
+            # the read models stop; the others close
+            (getattr(resource, "stop", None) or resource.close)()

@@ -1,0 +1,204 @@
+"""Request bodies: strict pydantic models whose JSON Schema is the API's true contract.
+
+Unknown fields are refused (so no client can send `actor` or `balance`); amounts are money
+objects whose `amount` is a plain ASCII decimal string (a JSON number is malformed); dates
+are `YYYY-MM-DD` and must exist; free text has the domain's length limits and no control
+characters. Each rule is checked here, so malformed input is a 422 before the ledger runs.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+from ledger.domain.errors import InvalidInput
+from ledger.domain.money import CURRENCY_EXPONENTS, Money
+from ledger.domain.sponsor import SPONSOR_KINDS
+from ledger.domain.values import iso_date
+
+#: a plain decimal string in major units (SPEC §3)
+DECIMAL_PATTERN = r"^[0-9]+(\.[0-9]+)?$"
+#: text with at least one visible character and no control characters
+TEXT_PATTERN = r"^(?!\s*$)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+OPTIONAL_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+
+Currency = Literal[tuple(sorted(CURRENCY_EXPONENTS))]  # type: ignore[valid-type]
+
+
+def Text(max_length: int) -> Any:  # noqa: N802 - a type factory
+    return Annotated[str, StringConstraints(min_length=1, max_length=max_length,
+                                            pattern=TEXT_PATTERN)]
+
+
+def OptionalText(max_length: int) -> Any:  # noqa: N802 - a type factory
+    return Annotated[str, StringConstraints(max_length=max_length,
+                                            pattern=OPTIONAL_TEXT_PATTERN)]
+
+
+def _day(value: Any) -> date:
+    if not isinstance(value, str):
+        raise ValueError("must be a date YYYY-MM-DD")
+    try:
+        return iso_date("date", value)
+    except InvalidInput as e:
+        raise ValueError(e.reason) from None
+
+
+#: a calendar date `YYYY-MM-DD` that exists
+Day = Annotated[date, BeforeValidator(_day),
+                WithJsonSchema({"type": "string", "format": "date",
+                                "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"})]
+FundCode = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+
+class MoneyIn(Strict):
+    """An amount of money: a decimal string in major units and an ISO 4217 currency, e.g.
+    `{"amount": "1500000", "currency": "VND"}`; > 0, at most 10^15, and no more decimal
+    places than the currency has (VND, JPY, KRW: 0; the others: 2)."""
+
+    amount: Annotated[str, StringConstraints(max_length=40, pattern=DECIMAL_PATTERN)]
+    currency: Currency
+    _money: Money = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _exact(self) -> MoneyIn:
+        try:
+            self._money = Money.parse(self.amount, self.currency)
+        except InvalidInput as e:
+            raise ValueError(e.reason) from None
+        return self
+
+    @property
+    def money(self) -> Money:
+        return self._money
+
+
+class WriteIn(Strict):
+    id: UUID | None = Field(None, description="client-chosen id: the same request again "
+                                              "answers the original result")
+
+
+class FundIn(WriteIn):
+    code: FundCode
+    name: Text(200)
+    currency: Currency = "VND"
+    purpose: OptionalText(2000) = ""
+    restricted: bool = False
+    opened_on: Day | None = None
+
+
+class CloseIn(WriteIn):
+    closed_on: Day | None = None
+
+
+class SponsorIn(WriteIn):
+    name: Text(200)
+    kind: Literal[SPONSOR_KINDS]  # type: ignore[valid-type]
+    email: Annotated[str, StringConstraints(max_length=254,
+                                            pattern=r"^([^\s@]+@[^\s@]+)?$")] = ""
+
+
+class Instalment(Strict):
+    due: Day
+    amount: MoneyIn
+
+
+class PledgeIn(WriteIn):
+    sponsor_id: UUID
+    amount: MoneyIn
+    schedule: list[Instalment] = Field(default_factory=list, max_length=120)
+    pledged_on: Day | None = None
+
+
+class ReasonIn(WriteIn):
+    """A compensating action; `id` makes it safe to retry."""
+
+    reason: Text(500)
+
+
+class CancelIn(ReasonIn):
+    cancelled_on: Day | None = None
+
+
+class ReverseIn(ReasonIn):
+    reversed_on: Day | None = None
+
+
+class RevokeIn(ReasonIn):
+    revoked_on: Day | None = None
+
+
+class ReleaseIn(ReasonIn):
+    amount: MoneyIn
+    released_on: Day | None = None
+
+
+class DonationIn(WriteIn):
+    sponsor_id: UUID
+    amount: MoneyIn
+    credited: MoneyIn | None = Field(
+        None, description="what the bank credited in the fund's currency (for a foreign gift)")
+    received_on: Day
+    method: Text(64)
+    reference: OptionalText(140) = ""
+    pledge_id: UUID | None = None
+
+
+class AllocationIn(WriteIn):
+    name: Text(200)
+    amount: MoneyIn
+    allocated_on: Day | None = None
+
+
+class Recipient(Strict):
+    """A student receiving an award (personal data: never logged)."""
+
+    name: Text(200)
+    school: Text(200)
+    grade: OptionalText(40) = ""
+    category: OptionalText(100) = ""
+
+
+class AwardIn(WriteIn):
+    allocation_id: UUID
+    recipient: Recipient
+    amount: MoneyIn
+    granted_on: Day | None = None
+
+
+class DisbursementIn(WriteIn):
+    amount: MoneyIn
+    paid_on: Day
+    method: Text(64)
+    reference: OptionalText(140) = ""
+
+
+class ReturnIn(WriteIn):
+    amount: MoneyIn
+    returned_on: Day
+    reason: Text(500)
+
+
+class TransferIn(WriteIn):
+    from_fund: FundCode
+    to_fund: FundCode
+    amount: MoneyIn
+    reason: Text(500)
+    transferred_on: Day | None = None

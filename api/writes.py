@@ -1,0 +1,49 @@
+"""How a route answers a write: 201 the first time, 200 for a replay, once the read
+models reflect it (bounded by `read_your_writes_timeout`), so a client that writes then
+reads sees its write."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from fastapi import Response
+
+from api import problems
+from ledger.application import Written
+from ledger.settings import Settings
+
+log = structlog.get_logger("api.writes")
+
+#: the statuses every write may answer, for the OpenAPI schema
+WRITE_ERRORS = problems.responses(404, 409, 422, 503)
+
+
+def answer(
+    written: Written,
+    response: Response,
+    read_models: Any,
+    settings: Settings,
+    shape: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    if written.created and written.position is not None:
+        if not read_models.wait_for(written.position, settings.read_your_writes_timeout):
+            # the write is committed: answer it, but say the views are behind
+            log.warning("read models behind a write", position=written.position)
+    response.status_code = 201 if written.created else 200
+    return shape(written.result)
+
+
+def created(model: type, summary: str) -> dict[str, Any]:
+    """Route options of a write answering `model`: 201 created, 200 replayed."""
+    return {
+        "status_code": 201,
+        "response_model": model,
+        "summary": summary,
+        "responses": {
+            200: {"model": model, "description": "a replay of a write already recorded "
+                                                 "with this id and content: the original body"},
+            **WRITE_ERRORS,
+        },
+    }

@@ -1,49 +1,158 @@
-"""`ReadModels`: the read side of the ledger as one object (skeleton; filled in below)."""
+"""`ReadModels`: the read side of the ledger as one object.
+
+Built from a `Ledger` and its `Settings`, it owns the views (in the events' database),
+runs them in background threads (`start`/`stop`, as `ledger serve` does) and answers the
+reads the API and the CLI need. Money in every answer is `{"amount", "currency"}`.
+"""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 from uuid import UUID
 
-from ledger.application import Ledger
+import psycopg
+
+from ledger.application import Ledger, today
+from ledger.projections.awards import AwardRegister
+from ledger.projections.balances import Balances
+from ledger.projections.database import Database
+from ledger.projections.history import History
+from ledger.projections.rebuild import rebuild
+from ledger.projections.runner import Runner, wait_until
+from ledger.projections.sponsors import SponsorLedger
+from ledger.projections.view import View
 from ledger.settings import Settings
+
+#: every read model, by name
+VIEWS: dict[str, type[View]] = {
+    v.name: v for v in (Balances, SponsorLedger, AwardRegister, History)
+}
 
 
 class ReadModels:
-    """Every read model of one ledger, kept current in background threads."""
+    """Every read model of one ledger."""
 
-    def __init__(self, app: Ledger, settings: Settings) -> None:
+    def __init__(
+        self,
+        app: Ledger,
+        settings: Settings,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float | None = None,
+    ) -> None:
         self.app = app
         self.settings = settings
+        self.db = Database(settings)
+        self.balances = Balances()
+        self.sponsors = SponsorLedger()
+        self.awards = AwardRegister()
+        self.events = History()
+        self.views: list[View] = [self.balances, self.sponsors, self.awards, self.events]
+        self._create_tables()
+        self._progress = threading.Condition()
+        if poll_interval is None:
+            poll_interval = 1.0 if self.db.postgres else 0.25
+        self.runner = Runner(
+            app, self.db, self.views, batch_size=batch_size, poll_interval=poll_interval,
+            on_progress=self._notify,
+        )
 
-    @classmethod
-    def open(cls, app: Ledger, settings: Settings) -> ReadModels:
-        return cls(app, settings)
+    def _create_tables(self) -> None:
+        for attempt in range(3):
+            try:
+                with self.db.transaction(immediate=True) as tx:
+                    for view in self.views:
+                        view.create(tx)
+                        tx.execute(
+                            "INSERT INTO projection_tracking (view, position) VALUES (?, 0)"
+                            " ON CONFLICT (view) DO NOTHING", (view.tracking,),
+                        )
+                return
+            except psycopg.errors.UniqueViolation:
+                # two processes creating the same table at once: the other one won
+                if attempt == 2:
+                    raise
+
+    # ---- running ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Runs every view in background threads until `stop`."""
+        """Keeps every view current in background threads until `stop`."""
+        self.runner.start()
 
     def stop(self) -> None:
-        """Stops the background threads and closes connections."""
+        """Stops the background threads and closes the views' connections."""
+        self.runner.stop()
+        self.db.close()
+
+    def run_forever(self) -> None:
+        """Keeps every view current in this thread until `stop` (from another thread)."""
+        self.runner.run_forever()
+
+    def catch_up(self) -> None:
+        """Brings every view up to the last stored event, in this thread."""
+        self.runner.catch_up()
+
+    def rebuild(self, name: str, progress: Any = None) -> int:
+        """Rebuilds the named view from scratch beside the live one and swaps it in."""
+        return rebuild(self.app, self.db, VIEWS[name], batch_size=self.runner.batch_size,
+                       progress=progress)
+
+    def _notify(self) -> None:
+        with self._progress:
+            self._progress.notify_all()
+
+    def _pause(self, seconds: float) -> None:
+        with self._progress:
+            self._progress.wait(seconds)
 
     def wait_for(self, position: int | None, timeout: float) -> bool:
-        """True once every view has processed notification id `position` (None: at once)."""
-        raise NotImplementedError
+        """True once every view has processed notification id `position` (at once for
+        None); False if that takes longer than `timeout` seconds."""
+        if position is None:
+            return True
+        self.runner.wake.set()
+        names = [v.tracking for v in self.views]
+        return wait_until(
+            lambda: min(self.db.positions(names).values()) >= position, timeout, self._pause
+        )
+
+    # ---- reads ------------------------------------------------------------------------------
 
     def funds(self) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """Every fund with its figures and counts, by code."""
+        with self.db.transaction() as tx:
+            return self.balances.funds(tx)
 
     def fund(self, code: str) -> dict[str, Any]:
-        raise NotImplementedError
+        """One fund: figures, counts and cash in and out by month; FundNotFound if none."""
+        with self.db.transaction() as tx:
+            return self.balances.fund(tx, code)
 
     def history(self, code: str, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """The fund's events with seq > `after`, oldest first, at most `limit`."""
+        with self.db.transaction() as tx:
+            return self.events.history(tx, code, after, limit)
 
     def sponsor_ledger(self, sponsor_id: UUID | str) -> dict[str, Any]:
-        raise NotImplementedError
+        """The sponsor's pledges, donations and reversals, by fund."""
+        with self.db.transaction() as tx:
+            return self.sponsors.ledger(tx, sponsor_id, today())
 
     def award_register(self, code: str) -> dict[str, Any]:
-        raise NotImplementedError
+        """The fund's award rounds, schools, categories and students."""
+        with self.db.transaction() as tx:
+            return self.awards.register(tx, code)
 
     def status(self) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """Each view's position and lag behind the last stored event."""
+        top = self.runner.top()
+        positions = self.db.positions([v.tracking for v in self.views])
+        return [
+            {"view": v.name, "position": positions[v.tracking], "max_position": top,
+             "lag": max(0, top - positions[v.tracking])}
+            for v in self.views
+        ]
+
+    def close(self) -> None:
+        self.stop()

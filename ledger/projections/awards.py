@@ -1,0 +1,182 @@
+"""The award register read model: per award round, school, category and student, what was
+granted, disbursed, is outstanding and was revoked.
+
+An award round is an allocation. Per award, in the fund's currency: `granted` is the
+amount awarded; `revoked` is the undisbursed remainder cancelled by a revocation;
+`disbursed` what was paid out; `returned` what the student gave back; `outstanding`
+= granted − revoked − disbursed (what is still to be paid). Schools, categories and
+students total their awards; a round also shows its allocation, releases and ungranted
+remainder (allocation − released − granted + revoked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ledger.domain.errors import FundNotFound
+from ledger.domain.fund import Fund
+from ledger.domain.money import Money
+from ledger.projections.database import Tx
+from ledger.projections.view import View, kind, load, upsert
+
+ROUND_COLUMNS = ("fund_id", "allocation_id", "seq", "name", "allocated_on", "amount",
+                 "released")
+AWARD_COLUMNS = ("fund_id", "award_id", "allocation_id", "seq", "granted_on", "name",
+                 "school", "grade", "category", "amount", "disbursed", "returned", "revoked",
+                 "revoked_on")
+#: the sums every group of awards shows
+SUMS = ("granted", "revoked", "disbursed", "returned", "outstanding")
+
+
+class AwardRegister(View):
+    """Award rounds and awards, by fund."""
+
+    name = "awards"
+    tables = (
+        "CREATE TABLE IF NOT EXISTS {award_register_funds} (fund_id TEXT PRIMARY KEY,"
+        " code TEXT NOT NULL, currency TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS {award_rounds} (fund_id TEXT, allocation_id TEXT,"
+        " seq BIGINT NOT NULL, name TEXT NOT NULL, allocated_on TEXT NOT NULL,"
+        " amount BIGINT NOT NULL, released BIGINT NOT NULL,"
+        " PRIMARY KEY (fund_id, allocation_id))",
+        "CREATE TABLE IF NOT EXISTS {award_grants} (fund_id TEXT, award_id TEXT,"
+        " allocation_id TEXT NOT NULL, seq BIGINT NOT NULL, granted_on TEXT NOT NULL,"
+        " name TEXT NOT NULL, school TEXT NOT NULL, grade TEXT NOT NULL,"
+        " category TEXT NOT NULL, amount BIGINT NOT NULL, disbursed BIGINT NOT NULL,"
+        " returned BIGINT NOT NULL, revoked BIGINT, revoked_on TEXT,"
+        " PRIMARY KEY (fund_id, award_id))",
+    )
+
+    def apply(self, tx: Tx, batch: Sequence[tuple[int, Any]]) -> None:
+        events = [e for _, e in batch]
+        rounds = load(
+            tx, self.t("award_rounds"), ROUND_COLUMNS, "allocation_id",
+            [e.allocation_id for e in events if kind(e) == "AllocationReleased"],
+            ("fund_id", "allocation_id"),
+        )
+        awards = load(
+            tx, self.t("award_grants"), AWARD_COLUMNS, "award_id",
+            [e.award_id for e in events
+             if kind(e) in ("AwardRevoked", "AwardDisbursed", "AwardReturned")],
+            ("fund_id", "award_id"),
+        )
+        opened, changed_rounds, changed_awards = [], set(), set()
+        for e in events:
+            fid = str(e.originator_id)
+            what = kind(e)
+            if what == "Opened":
+                opened.append((fid, e.code, e.currency))
+            elif what == "AllocationMade":
+                rounds[(fid, e.allocation_id)] = {
+                    "fund_id": fid, "allocation_id": e.allocation_id,
+                    "seq": e.originator_version, "name": e.name, "allocated_on": e.effective_on,
+                    "amount": e.amount_minor, "released": 0,
+                }
+                changed_rounds.add((fid, e.allocation_id))
+            elif what == "AllocationReleased":
+                r = rounds.get((fid, e.allocation_id))
+                if r is not None:
+                    r["released"] += e.amount_minor
+                    changed_rounds.add((fid, e.allocation_id))
+            elif what == "AwardGranted":
+                recipient = e.recipient
+                awards[(fid, e.award_id)] = {
+                    "fund_id": fid, "award_id": e.award_id, "allocation_id": e.allocation_id,
+                    "seq": e.originator_version, "granted_on": e.effective_on,
+                    "name": recipient.get("name") or "", "school": recipient.get("school") or "",
+                    "grade": recipient.get("grade") or "",
+                    "category": recipient.get("category") or "",
+                    "amount": e.amount_minor, "disbursed": 0, "returned": 0, "revoked": None,
+                    "revoked_on": None,
+                }
+                changed_awards.add((fid, e.award_id))
+            elif what in ("AwardRevoked", "AwardDisbursed", "AwardReturned"):
+                a = awards.get((fid, e.award_id))
+                if a is None:
+                    continue
+                if what == "AwardRevoked":
+                    a.update(revoked=e.remainder_minor, revoked_on=e.effective_on)
+                elif what == "AwardDisbursed":
+                    a["disbursed"] += e.amount_minor
+                else:
+                    a["returned"] += e.amount_minor
+                changed_awards.add((fid, e.award_id))
+        tx.executemany(
+            f"INSERT INTO {self.t('award_register_funds')} (fund_id, code, currency)"
+            " VALUES (?, ?, ?)", opened,
+        )
+        upsert(tx, self.t("award_rounds"), ROUND_COLUMNS, ("fund_id", "allocation_id"),
+               [rounds[k] for k in sorted(changed_rounds)])
+        upsert(tx, self.t("award_grants"), AWARD_COLUMNS, ("fund_id", "award_id"),
+               [awards[k] for k in sorted(changed_awards)])
+
+    # ---- reads ----------------------------------------------------------------------------
+
+    def register(self, tx: Tx, code: str) -> dict[str, Any]:
+        fund_id = str(Fund.id_for(code))
+        found = tx.one(
+            f"SELECT code, currency FROM {self.t('award_register_funds')} WHERE fund_id = ?",
+            (fund_id,),
+        )
+        if found is None or found[0] != code:
+            raise FundNotFound(code)
+        currency = found[1]
+        rounds = [dict(zip(ROUND_COLUMNS, r)) for r in tx.all(
+            f"SELECT {', '.join(ROUND_COLUMNS)} FROM {self.t('award_rounds')}"
+            " WHERE fund_id = ? ORDER BY seq", (fund_id,))]
+        awards = [dict(zip(AWARD_COLUMNS, r)) for r in tx.all(
+            f"SELECT {', '.join(AWARD_COLUMNS)} FROM {self.t('award_grants')}"
+            " WHERE fund_id = ? ORDER BY seq", (fund_id,))]
+        for a in awards:
+            a["sums"] = _sums(a)
+
+        def money(minor: int) -> dict[str, str]:
+            return Money(minor, currency).as_json()
+
+        def group(key: Any) -> list[dict[str, Any]]:
+            totals: dict[Any, dict[str, int]] = {}
+            for a in awards:
+                t = totals.setdefault(key(a), {**dict.fromkeys(SUMS, 0), "awards": 0})
+                t["awards"] += 1
+                for s in SUMS:
+                    t[s] += a["sums"][s]
+            return [(k, {s: money(v) if s in SUMS else v for s, v in t.items()})
+                    for k, t in totals.items()]
+
+        round_sums = dict(group(lambda a: a["allocation_id"]))
+        empty = {**{s: money(0) for s in SUMS}, "awards": 0}
+        out_rounds = []
+        for r in rounds:
+            sums = round_sums.get(r["allocation_id"], empty)
+            granted = sum(a["sums"]["granted"] - a["sums"]["revoked"] for a in awards
+                          if a["allocation_id"] == r["allocation_id"])
+            out_rounds.append({
+                "allocation_id": r["allocation_id"], "name": r["name"],
+                "allocated_on": r["allocated_on"], "allocated": money(int(r["amount"])),
+                "released": money(int(r["released"])),
+                "remainder": money(int(r["amount"]) - int(r["released"]) - granted),
+                **sums,
+            })
+        return {
+            "fund": code,
+            "currency": currency,
+            "rounds": out_rounds,
+            "schools": [{"school": k, **v} for k, v in sorted(group(lambda a: a["school"]))],
+            "categories": [{"category": k, **v}
+                           for k, v in sorted(group(lambda a: a["category"]))],
+            "students": [
+                {"name": a["name"], "school": a["school"], "grade": a["grade"],
+                 "category": a["category"], "award_id": a["award_id"],
+                 "allocation_id": a["allocation_id"], "granted_on": a["granted_on"],
+                 "revoked_on": a["revoked_on"], **{s: money(a["sums"][s]) for s in SUMS}}
+                for a in awards
+            ],
+        }
+
+
+def _sums(a: dict[str, Any]) -> dict[str, int]:
+    granted, disbursed = int(a["amount"]), int(a["disbursed"])
+    revoked = int(a["revoked"]) if a["revoked"] is not None else 0
+    return {"granted": granted, "revoked": revoked, "disbursed": disbursed,
+            "returned": int(a["returned"]), "outstanding": granted - revoked - disbursed}

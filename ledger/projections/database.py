@@ -1,0 +1,181 @@
+"""Where the read models live: the events' own database, reached through one small seam.
+
+A view's rows live beside the events: in the same SQLite file, or in the same PostgreSQL
+schema (the connection's `search_path` is that schema, so SQL names tables unqualified).
+Views write SQL once, with `?` placeholders; `Tx` turns them into `%s` for PostgreSQL.
+
+`Database.tracked(view)` is the one way a view writes: a transaction that first locks the
+view's tracking row (PostgreSQL `FOR UPDATE`, SQLite `BEGIN IMMEDIATE`) and hands back
+its position, so two runners of one view serialise and neither applies an event twice.
+An in-memory ledger gets its views in a temporary SQLite file (for tests and demos).
+"""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from ledger.settings import Settings
+from ledger.storage import describe
+
+TRACKING_DDL = (
+    "CREATE TABLE IF NOT EXISTS projection_tracking ("
+    "view TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+)
+
+
+class Tx:
+    """A cursor in one transaction, speaking `?` placeholders on both databases."""
+
+    def __init__(self, cursor: Any, postgres: bool) -> None:
+        self.cursor = cursor
+        self.postgres = postgres
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.postgres else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Tx:
+        self.cursor.execute(self._sql(sql), params)
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.cursor.executemany(self._sql(sql), rows)
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.cursor.execute(self._sql(sql), params)
+        return list(self.cursor.fetchall())
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        self.cursor.execute(self._sql(sql), params)
+        return self.cursor.fetchone()
+
+
+class Database:
+    """Connections to the database of the events, for the read models."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.kind = describe(settings)
+        self.postgres = self.kind == "postgresql"
+        self._scratch: str | None = None
+        if self.kind == "memory":
+            self._scratch = tempfile.mkdtemp(prefix="ledger-views-")
+            self.path = Path(self._scratch) / "views.sqlite3"
+        else:
+            self.path = Path(settings.sqlite_path)
+        self.url = settings.database_url or ""
+        self.schema = settings.postgres_schema
+        self.lock_timeout = settings.lock_timeout_seconds
+        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._all: list[Any] = []
+        self._guard = threading.Lock()
+        with self.transaction() as tx:
+            tx.execute(TRACKING_DDL)
+
+    # ---- connections --------------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        if self.postgres:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            conn.execute(f'SET search_path TO "{self.schema}"')
+            return conn
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False,
+            timeout=max(self.lock_timeout, 30),
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        return conn
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        """A pooled connection, in autocommit mode between transactions."""
+        try:
+            conn = self._idle.get_nowait()
+        except queue.Empty:
+            conn = self._connect()
+            with self._guard:
+                self._all.append(conn)
+        broken = False
+        try:
+            yield conn
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            broken = True
+            raise
+        finally:
+            if broken or getattr(conn, "closed", False):
+                with self._guard:
+                    if conn in self._all:
+                        self._all.remove(conn)
+                conn.close()
+            else:
+                self._idle.put(conn)
+
+    @contextmanager
+    def transaction(self, *, immediate: bool = False) -> Iterator[Tx]:
+        """One transaction; committed when the block ends, rolled back if it raises."""
+        with self.connection() as conn:
+            if self.postgres:
+                with conn.transaction(), conn.cursor() as cur:
+                    yield Tx(cur, True)
+                return
+            cur = conn.cursor()
+            cur.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            try:
+                yield Tx(cur, False)
+            except BaseException:
+                conn.rollback()
+                raise
+            else:
+                conn.commit()
+            finally:
+                cur.close()
+
+    @contextmanager
+    def tracked(self, view: str) -> Iterator[tuple[Tx, int]]:
+        """A transaction holding the view's tracking row, with the view's position."""
+        with self.transaction(immediate=True) as tx:
+            if self.postgres:
+                tx.execute(f"SET LOCAL lock_timeout = '{self.lock_timeout * 6}s'")
+            row = tx.one(
+                "SELECT position FROM projection_tracking WHERE view = ?"
+                + (" FOR UPDATE" if self.postgres else ""),
+                (view,),
+            )
+            if row is None:
+                tx.execute("INSERT INTO projection_tracking (view, position) VALUES (?, 0)", (view,))
+                position = 0
+            else:
+                position = int(row[0])
+            yield tx, position
+
+    # ---- tracking -------------------------------------------------------------------------
+
+    def positions(self, views: Sequence[str]) -> dict[str, int]:
+        """Each view's position (0 for a view that has processed nothing)."""
+        with self.transaction() as tx:
+            rows = dict(tx.all("SELECT view, position FROM projection_tracking"))
+        return {v: int(rows.get(v, 0)) for v in views}
+
+    @staticmethod
+    def set_position(tx: Tx, view: str, position: int) -> None:
+        tx.execute("UPDATE projection_tracking SET position = ? WHERE view = ?", (position, view))
+
+    def close(self) -> None:
+        with self._guard:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+        if self._scratch:
+            shutil.rmtree(self._scratch, ignore_errors=True)

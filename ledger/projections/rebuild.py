@@ -1,0 +1,78 @@
+"""Rebuilding a view from scratch beside the live one, then swapping it in.
+
+The new tables (suffix `__new`) are built from the first event by a runner of their own
+while the live view keeps serving. The swap is one transaction that holds the live view's
+tracking row (so its runner waits), folds the last events into the new tables, drops the
+live tables, renames the new ones into their place, and moves the live position. Readers
+see the old tables until commit and the new ones after: never an empty view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.application import Application
+
+from ledger.projections.database import Database, Tx
+from ledger.projections.runner import Runner
+from ledger.projections.view import View
+
+NEW = "__new"
+
+
+def rebuild(
+    app: Application[Any],
+    db: Database,
+    view_class: type[View],
+    *,
+    batch_size: int = 1000,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Rebuilds one view from scratch and swaps it in; the position it reached."""
+    new, live = view_class(NEW), view_class()
+    with db.transaction(immediate=True) as tx:
+        for table in new.table_names():
+            tx.execute(f"DROP TABLE IF EXISTS {new.t(table)}")
+        new.create(tx)
+        tx.execute("DELETE FROM projection_tracking WHERE view = ?", (new.tracking,))
+        tx.execute("INSERT INTO projection_tracking (view, position) VALUES (?, 0)",
+                   (new.tracking,))
+    runner = Runner(app, db, [new], batch_size=batch_size)
+    while runner.step():
+        if progress:
+            progress(db.positions([new.tracking])[new.tracking], runner.top())
+
+    with db.tracked(live.tracking) as (tx, _):
+        row = tx.one("SELECT position FROM projection_tracking WHERE view = ?", (new.tracking,))
+        position = int(row[0]) if row else 0
+        top = runner.top()
+        while position < top:  # what was written since the catch-up ended
+            batch, position = runner.read(position, top)
+            new.apply(tx, batch)
+        swap(db, tx, new, live)
+        db.set_position(tx, live.tracking, position)
+        tx.execute("DELETE FROM projection_tracking WHERE view = ?", (new.tracking,))
+    return position
+
+
+def swap(db: Database, tx: Tx, new: View, live: View) -> None:
+    """Puts the new tables (and their indexes) in the place of the live ones."""
+    for table in live.table_names():
+        tx.execute(f"DROP TABLE IF EXISTS {live.t(table)}")
+    for table in new.table_names():
+        tx.execute(f"ALTER TABLE {new.t(table)} RENAME TO {live.t(table)}")
+    if db.postgres:
+        # primary keys and indexes keep their names through a rename; give them the live ones
+        for table in live.table_names():
+            for (index,) in tx.all(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+                " AND tablename = ?", (live.t(table),),
+            ):
+                if NEW in index:
+                    tx.execute(f'ALTER INDEX "{index}" RENAME TO "{index.replace(NEW, "")}"')
+    else:
+        # SQLite cannot rename an index: make the live-named one afresh
+        for (index, _), (_, create) in zip(new.index_ddl(NEW), live.index_ddl("")):
+            tx.execute(f"DROP INDEX IF EXISTS {index}")
+            tx.execute(create)

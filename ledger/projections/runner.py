@@ -1,0 +1,203 @@
+"""The runner that keeps views current: read a batch of fund events once, fold it into
+every view that is behind, each view in one transaction with its tracking position.
+
+Exactly once: a view's transaction locks its tracking row, reads the position there
+(not a remembered one) and applies only the events after it, then moves the position,
+all before commit. A crash anywhere loses the whole transaction; a second runner of the
+same view, a re-delivery or a restart finds the position already moved and skips.
+
+Batches: a step reads up to `batch_size` fund events after the lowest view position and
+below the highest notification id at that moment. Every lower id is committed by then
+(both stores serialise inserts in id order), so when the page is not full the views can
+move to that highest id: other aggregates' events (receipts, sponsors) are never read.
+
+Waking: on PostgreSQL the library's subscription (LISTEN/NOTIFY) wakes the runner at each
+write; on SQLite, and whenever a notification is lost, it polls every `poll_interval`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import structlog
+
+from eventsourcing.application import Application
+from eventsourcing.utils import get_topic
+
+from ledger.domain.fund import Fund
+from ledger.projections.database import Database
+from ledger.projections.view import View
+
+log = structlog.get_logger("ledger.projections")
+
+
+def fund_topics() -> tuple[str, ...]:
+    """The topics of every fund event class."""
+    classes = {
+        value for value in vars(Fund).values()
+        if isinstance(value, type) and issubclass(value, Fund.Event)
+    }
+    return tuple(sorted(get_topic(c) for c in classes))
+
+
+FUND_TOPICS = fund_topics()
+
+Batch = list[tuple[int, Any]]
+
+
+class Runner:
+    """Keeps some views of one application current, batch by batch."""
+
+    def __init__(
+        self,
+        app: Application[Any],
+        db: Database,
+        views: Sequence[View],
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 1.0,
+        on_progress: Callable[[], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.db = db
+        self.views = list(views)
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.on_progress = on_progress
+        self.wake = threading.Event()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._subscription: Any = None
+
+    # ---- one step -------------------------------------------------------------------------
+
+    def top(self) -> int:
+        """The highest notification id stored."""
+        return self.app.recorder.max_notification_id() or 0
+
+    def read(self, after: int, top: int) -> tuple[Batch, int]:
+        """The fund events after `after` up to `top` (at most a batch), decoded, and the
+        position a view reaches by applying them."""
+        notifications = self.app.recorder.select_notifications(
+            after, self.batch_size, stop=top, topics=FUND_TOPICS, inclusive_of_start=False
+        )
+        to_event = self.app.mapper.to_domain_event
+        batch = [(n.id, to_event(n)) for n in notifications]
+        end = top if len(notifications) < self.batch_size else notifications[-1].id
+        return batch, end
+
+    def step(self) -> int:
+        """Processes one batch into every view behind; the number of positions advanced
+        (0 when every view is current)."""
+        positions = self.db.positions([v.tracking for v in self.views])
+        low = min(positions.values())
+        top = self.top()
+        if low >= top:
+            return 0
+        batch, end = self.read(low, top)
+        for view in self.views:
+            if positions[view.tracking] < end:
+                self.process(view, batch, low, end)
+        if self.on_progress:
+            self.on_progress()
+        return end - low
+
+    def process(self, view: View, batch: Batch, low: int, end: int) -> None:
+        """Applies the batch's events after the view's position, and moves the position
+        to `end`, in one transaction."""
+        with self.db.tracked(view.tracking) as (tx, position):
+            if position >= end or position < low:
+                return  # another runner moved it; the next step reads from there
+            start = bisect.bisect_right(batch, position, key=lambda item: item[0])
+            view.apply(tx, batch[start:])
+            self.db.set_position(tx, view.tracking, end)
+
+    def catch_up(self) -> None:
+        """Processes batches until every view is current."""
+        while self.step():
+            pass
+
+    # ---- running in the background ------------------------------------------------------
+
+    def start(self) -> None:
+        """Runs in background threads until `stop`."""
+        self._stopping.clear()
+        self._threads = [threading.Thread(target=self._loop, name="projections", daemon=True)]
+        if _can_subscribe(self.app):
+            self._threads.append(
+                threading.Thread(target=self._listen, name="projections-listen", daemon=True)
+            )
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.wake.set()
+        subscription = self._subscription
+        if subscription is not None:
+            subscription.stop()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
+
+    def run_forever(self) -> None:
+        """Runs in the calling thread (and a listening thread) until `stop`."""
+        self._stopping.clear()
+        if _can_subscribe(self.app):
+            listener = threading.Thread(target=self._listen, name="projections-listen",
+                                        daemon=True)
+            listener.start()
+            self._threads = [listener]
+        self._loop()
+
+    def _loop(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            self.wake.clear()
+            try:
+                advanced = self.step()
+            except Exception:  # noqa: BLE001 - a runner outlives a broken connection
+                failures += 1
+                log.exception("projection step failed", attempt=failures)
+                self._stopping.wait(min(5.0, 0.1 * 2**failures))
+                continue
+            failures = 0
+            if not advanced:
+                self.wake.wait(self.poll_interval)
+
+    def _listen(self) -> None:
+        """Sets `wake` at each notification from the library's subscription; a lost or
+        broken subscription only delays the runner until its next poll."""
+        while not self._stopping.is_set():
+            try:
+                self._subscription = self.app.recorder.subscribe(gt=self.top())
+                with self._subscription as subscription:
+                    if self._stopping.is_set():
+                        return
+                    for _ in subscription:
+                        self.wake.set()
+            except Exception:  # noqa: BLE001
+                log.warning("projection subscription lost; polling until it is back")
+            self._subscription = None
+            self._stopping.wait(1.0)
+
+
+def _can_subscribe(app: Application[Any]) -> bool:
+    # The library cannot subscribe to SQLite; the in-memory store needs no waking.
+    return type(app.recorder).__module__ == "eventsourcing.postgres"
+
+
+def wait_until(check: Callable[[], bool], timeout: float, pause: Callable[[float], None]) -> bool:
+    """Calls `check` until it is true or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if check():
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        pause(min(remaining, 0.05))

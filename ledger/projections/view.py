@@ -1,0 +1,121 @@
+"""What every read model is: tables, a batch fold of fund events, and its reads.
+
+A view folds a batch of events in memory: it loads the rows the batch touches, applies
+the events in order with plain Python integers (never SQL arithmetic, which would turn an
+overflowing SQLite integer into a float), and writes the rows back, all inside the one
+transaction that also moves its tracking position. The same code serves SQLite and
+PostgreSQL; only the database seam differs.
+
+A view is built with a table suffix: the live view has none, a rebuild builds beside it
+under `__new` and is swapped in (see `ledger.projections.rebuild`).
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
+
+from ledger.projections.database import Tx
+
+#: the names of a view's tables and indexes inside its DDL: {name}
+_NAME = re.compile(r"\{(\w+)\}")
+
+
+class View(ABC):
+    """One read model: its tables (DDL with `{table}` names) and how events change them."""
+
+    #: the view's name (tracking row, CLI argument)
+    name: ClassVar[str]
+    #: CREATE TABLE statements; `{table}` names get the view's suffix
+    tables: ClassVar[Sequence[str]]
+    #: CREATE INDEX statements; `{index}` and `{table}` names get the suffix
+    indexes: ClassVar[Sequence[str]] = ()
+
+    def __init__(self, suffix: str = "") -> None:
+        self.suffix = suffix
+        self.tracking = name_with(self.name, suffix)
+
+    def t(self, table: str) -> str:
+        """The physical name of one of the view's tables."""
+        return table + self.suffix
+
+    def _fill(self, ddl: str) -> str:
+        return _NAME.sub(lambda m: m.group(1) + self.suffix, ddl)
+
+    def ddl(self) -> list[str]:
+        return [self._fill(s) for s in (*self.tables, *self.indexes)]
+
+    def table_names(self) -> list[str]:
+        """The logical names of the view's tables."""
+        return [_NAME.search(s).group(1) for s in self.tables]  # type: ignore[union-attr]
+
+    def index_ddl(self, suffix: str) -> list[tuple[str, str]]:
+        """(index name, CREATE INDEX …) of each index, with names under `suffix`."""
+        out = []
+        for s in self.indexes:
+            names = _NAME.findall(s)
+            ddl = _NAME.sub(lambda m: m.group(1) + suffix, s)
+            out.append((names[0] + suffix, ddl))
+        return out
+
+    def create(self, tx: Tx) -> None:
+        for statement in self.ddl():
+            tx.execute(statement)
+
+    @abstractmethod
+    def apply(self, tx: Tx, batch: Sequence[tuple[int, Any]]) -> None:
+        """Folds a batch of (notification id, fund event), in notification order, into
+        the view's rows."""
+
+
+def name_with(name: str, suffix: str) -> str:
+    return name + suffix
+
+
+def load(
+    tx: Tx,
+    table: str,
+    columns: Sequence[str],
+    by: str,
+    values: Iterable[Any],
+    key: Sequence[str] = (),
+) -> dict[Any, dict[str, Any]]:
+    """Rows of `table` whose column `by` is one of `values`, as mutable dicts, by the
+    columns `key` (a tuple of them; default: the value of `by`)."""
+    found: dict[Any, dict[str, Any]] = {}
+    values = list(dict.fromkeys(values))
+    select = ", ".join(columns)
+    where = [columns.index(c) for c in key] if key else None
+    at = columns.index(by)
+    for i in range(0, len(values), 500):
+        chunk = values[i : i + 500]
+        marks = ", ".join("?" * len(chunk))
+        for row in tx.all(f"SELECT {select} FROM {table} WHERE {by} IN ({marks})", chunk):
+            k = tuple(row[j] for j in where) if where else row[at]
+            found[k] = dict(zip(columns, row))
+    return found
+
+
+def upsert(
+    tx: Tx, table: str, columns: Sequence[str], keys: Sequence[str], rows: Iterable[dict[str, Any]]
+) -> None:
+    """Inserts rows (dicts by column), replacing every non-key column of a row already there."""
+    rows = [tuple(r[c] for c in columns) for r in rows]
+    if not rows:
+        return
+    others = [c for c in columns if c not in keys]
+    update = ", ".join(f"{c} = excluded.{c}" for c in others)
+    action = f"DO UPDATE SET {update}" if others else "DO NOTHING"
+    marks = ", ".join("?" * len(columns))
+    tx.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+        f"ON CONFLICT ({', '.join(keys)}) {action}",
+        rows,
+    )
+
+
+def kind(event: Any) -> str:
+    """The event's type name: Opened, DonationReceived, …"""
+    return type(event).__name__

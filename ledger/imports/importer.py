@@ -56,6 +56,8 @@ class Outcome:
     present: int = 0
     sponsors_registered: int = 0
     dry_run: bool = False
+    #: the notification id of the last event recorded (None if nothing was)
+    position: int | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -221,6 +223,9 @@ class DonationImport:
             created = sum(1 for w in written if w.created)
             outcome.recorded += created
             outcome.present += len(written) - created
+            positions = [w.position for w in written if w.position is not None]
+            if positions:
+                outcome.position = max(positions)
             done += len(batch)
             batch.clear()
             if progress:

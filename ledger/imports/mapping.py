@@ -4,6 +4,8 @@ The ledger's columns (`COLUMNS`) are matched to the file's headers without regar
 surrounding spaces, or spaces versus underscores. A mapping renames them and fills in
 columns the file lacks, as a JSON or TOML file:
 
+    delimiter = ";"                # CSV only; "," by default (top-level keys come first)
+
     [columns]                      # ledger column = header in the bank's file
     amount = "Credit Amount"
     received_on = "Value Date"
@@ -14,8 +16,6 @@ columns the file lacks, as a JSON or TOML file:
     currency = "VND"
     method = "bank_transfer"
     sponsor_kind = "individual"
-
-    delimiter = ";"                # CSV only; "," by default
 
 (the same as JSON: `{"columns": {...}, "defaults": {...}, "delimiter": ";"}`), or as
 `--map amount="Credit Amount"` options on the command line.
@@ -91,17 +91,26 @@ class Mapping:
         return cls(dict(columns), dict(defaults), data.get("delimiter", ","))
 
     @classmethod
+    def parse(cls, text: str, *, toml: bool = False) -> Mapping:
+        """A mapping from its JSON (or TOML) text."""
+        try:
+            data = tomllib.loads(text) if toml else json.loads(text)
+        except ValueError as e:
+            raise InvalidInput("mapping", f"not valid {'TOML' if toml else 'JSON'}: {e}") \
+                from None
+        if not isinstance(data, dict):
+            raise InvalidInput("mapping", "a mapping is an object with columns and defaults")
+        return cls.from_data(data)
+
+    @classmethod
     def load(cls, path: Path | str) -> Mapping:
         """A mapping from a .json or .toml file."""
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8-sig")
-            data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-        except (OSError, UnicodeDecodeError, ValueError) as e:
+        except (OSError, UnicodeDecodeError) as e:
             raise InvalidInput("mapping", f"cannot read {path.name}: {e}") from None
-        if not isinstance(data, dict):
-            raise InvalidInput("mapping", "a mapping is an object with columns and defaults")
-        return cls.from_data(data)
+        return cls.parse(text, toml=path.suffix.lower() != ".json")
 
     def with_options(self, options: Iterable[str]) -> Mapping:
         """This mapping with `column=Header` options applied on top."""

@@ -9,7 +9,6 @@ the import can refuse them.
 from __future__ import annotations
 
 import csv
-import io
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time
@@ -71,19 +70,29 @@ class Source:
 
 
 def _csv_rows(handle: IO[bytes], delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text, delimiter=delimiter, strict=True)
+    physical = [0]
+
+    def lines() -> Iterator[str]:
+        # Decoded line by line (a UTF-8 character never spans a newline), so that a bad
+        # byte is reported on its own line.
+        for raw in handle:
+            physical[0] += 1
+            if physical[0] == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise Unreadable(physical[0], "not UTF-8 text; save the file as CSV UTF-8") \
+                    from None
+
+    reader = csv.reader(lines(), delimiter=delimiter, strict=True)
     start = 1
     try:
         for cells in reader:
             yield start, cells
-            start = reader.line_num + 1
-    except UnicodeDecodeError:
-        raise Unreadable(start, "not UTF-8 text; save the file as CSV UTF-8") from None
+            start = physical[0] + 1
     except csv.Error as e:
         raise Unreadable(start, f"not well-formed CSV: {e}") from None
-    finally:
-        text.detach()  # the caller owns the binary file
 
 
 def _xlsx_rows(handle: IO[bytes]) -> Iterator[tuple[int, list[str]]]:

@@ -14,11 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ledger.domain.errors import FundNotFound
-from ledger.domain.fund import Fund
 from ledger.domain.money import Money
 from ledger.projections.database import Tx
-from ledger.projections.view import View, kind, load, upsert
+from ledger.projections.view import View, add_funds, directory_ddl, find_fund, kind, load, upsert
 
 ROUND_COLUMNS = ("fund_id", "allocation_id", "seq", "name", "allocated_on", "amount",
                  "released")
@@ -34,8 +32,7 @@ class AwardRegister(View):
 
     name = "awards"
     tables = (
-        "CREATE TABLE IF NOT EXISTS {award_register_funds} (fund_id TEXT PRIMARY KEY,"
-        " code TEXT NOT NULL, currency TEXT NOT NULL)",
+        directory_ddl("award_register_funds"),
         "CREATE TABLE IF NOT EXISTS {award_rounds} (fund_id TEXT, allocation_id TEXT,"
         " seq BIGINT NOT NULL, name TEXT NOT NULL, allocated_on TEXT NOT NULL,"
         " amount BIGINT NOT NULL, released BIGINT NOT NULL,"
@@ -61,13 +58,11 @@ class AwardRegister(View):
              if kind(e) in ("AwardRevoked", "AwardDisbursed", "AwardReturned")],
             ("fund_id", "award_id"),
         )
-        opened, changed_rounds, changed_awards = [], set(), set()
+        changed_rounds, changed_awards = set(), set()
         for e in events:
             fid = str(e.originator_id)
             what = kind(e)
-            if what == "Opened":
-                opened.append((fid, e.code, e.currency))
-            elif what == "AllocationMade":
+            if what == "AllocationMade":
                 rounds[(fid, e.allocation_id)] = {
                     "fund_id": fid, "allocation_id": e.allocation_id,
                     "seq": e.originator_version, "name": e.name, "allocated_on": e.effective_on,
@@ -102,10 +97,7 @@ class AwardRegister(View):
                 else:
                     a["returned"] += e.amount_minor
                 changed_awards.add((fid, e.award_id))
-        tx.executemany(
-            f"INSERT INTO {self.t('award_register_funds')} (fund_id, code, currency)"
-            " VALUES (?, ?, ?)", opened,
-        )
+        add_funds(tx, self.t("award_register_funds"), events)
         upsert(tx, self.t("award_rounds"), ROUND_COLUMNS, ("fund_id", "allocation_id"),
                [rounds[k] for k in sorted(changed_rounds)])
         upsert(tx, self.t("award_grants"), AWARD_COLUMNS, ("fund_id", "award_id"),
@@ -114,14 +106,7 @@ class AwardRegister(View):
     # ---- reads ----------------------------------------------------------------------------
 
     def register(self, tx: Tx, code: str) -> dict[str, Any]:
-        fund_id = str(Fund.id_for(code))
-        found = tx.one(
-            f"SELECT code, currency FROM {self.t('award_register_funds')} WHERE fund_id = ?",
-            (fund_id,),
-        )
-        if found is None or found[0] != code:
-            raise FundNotFound(code)
-        currency = found[1]
+        fund_id, currency = find_fund(tx, self.t("award_register_funds"), code)
         rounds = [dict(zip(ROUND_COLUMNS, r)) for r in tx.all(
             f"SELECT {', '.join(ROUND_COLUMNS)} FROM {self.t('award_rounds')}"
             " WHERE fund_id = ? ORDER BY seq", (fund_id,))]

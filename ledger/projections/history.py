@@ -12,10 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ledger.domain.chain import data_of
-from ledger.domain.errors import FundNotFound
-from ledger.domain.fund import Fund
 from ledger.projections.database import Tx
-from ledger.projections.view import View, kind
+from ledger.projections.view import View, add_funds, directory_ddl, find_fund, kind
 
 COLUMNS = ("fund_id", "seq", "notification_id", "type", "effective_on", "recorded_at",
            "actor", "data", "prev_hash", "hash")
@@ -30,27 +28,19 @@ class History(View):
         " notification_id BIGINT NOT NULL, type TEXT NOT NULL, effective_on TEXT NOT NULL,"
         " recorded_at TEXT NOT NULL, actor TEXT NOT NULL, data TEXT NOT NULL,"
         " prev_hash TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (fund_id, seq))",
-        "CREATE TABLE IF NOT EXISTS {fund_history_funds} (fund_id TEXT PRIMARY KEY,"
-        " code TEXT NOT NULL, currency TEXT NOT NULL)",
+        directory_ddl("fund_history_funds"),
     )
 
     def apply(self, tx: Tx, batch: Sequence[tuple[int, Any]]) -> None:
         rows = []
-        opened = []
         dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
         for notification_id, e in batch:
-            fid = str(e.originator_id)
-            if kind(e) == "Opened":
-                opened.append((fid, e.code, e.currency))
             rows.append((
-                fid, e.originator_version, notification_id, kind(e), e.effective_on,
+                str(e.originator_id), e.originator_version, notification_id, kind(e), e.effective_on,
                 e.timestamp.isoformat(), e.actor, dumps(data_of(e.__dict__)),
                 e.prev_hash, e.hash,
             ))
-        tx.executemany(
-            f"INSERT INTO {self.t('fund_history_funds')} (fund_id, code, currency)"
-            " VALUES (?, ?, ?)", opened,
-        )
+        add_funds(tx, self.t("fund_history_funds"), [e for _, e in batch])
         # a plain INSERT: an event applied twice is a bug that must fail loudly
         tx.executemany(
             f"INSERT INTO {self.t('fund_history')} ({', '.join(COLUMNS)})"
@@ -58,20 +48,14 @@ class History(View):
         )
 
     def history(self, tx: Tx, code: str, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-        fund_id = str(Fund.id_for(code))
-        found = tx.one(
-            f"SELECT code, currency FROM {self.t('fund_history_funds')} WHERE fund_id = ?",
-            (fund_id,),
-        )
-        if found is None or found[0] != code:
-            raise FundNotFound(code)
+        fund_id, currency = find_fund(tx, self.t("fund_history_funds"), code)
         rows = tx.all(
             f"SELECT seq, type, effective_on, recorded_at, actor, data, prev_hash, hash"
             f" FROM {self.t('fund_history')} WHERE fund_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (fund_id, after, limit),
         )
         return [
-            {"fund": code, "currency": found[1], "seq": int(seq), "type": type_,
+            {"fund": code, "currency": currency, "seq": int(seq), "type": type_,
              "effective_on": on, "recorded_at": at, "actor": actor, "data": json.loads(data),
              "prev_hash": prev, "hash": hash_}
             for seq, type_, on, at, actor, data, prev, hash_ in rows

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from ledger.domain.money import Money
 from ledger.projections.database import Tx
-from ledger.projections.view import View, kind, load, upsert
+from ledger.projections.view import View, add_funds, directory_ddl, kind, load, upsert
 
 PLEDGE_COLUMNS = ("fund_id", "pledge_id", "sponsor_id", "seq", "pledged_on", "amount",
                   "applied", "active", "schedule", "cancelled_on", "cancel_reason")
@@ -32,8 +32,7 @@ class SponsorLedger(View):
 
     name = "sponsors"
     tables = (
-        "CREATE TABLE IF NOT EXISTS {sponsor_ledger_funds} (fund_id TEXT PRIMARY KEY,"
-        " code TEXT NOT NULL, currency TEXT NOT NULL)",
+        directory_ddl("sponsor_ledger_funds"),
         "CREATE TABLE IF NOT EXISTS {sponsor_pledges} (fund_id TEXT, pledge_id TEXT,"
         " sponsor_id TEXT NOT NULL, seq BIGINT NOT NULL, pledged_on TEXT NOT NULL,"
         " amount BIGINT NOT NULL, applied BIGINT NOT NULL, active INTEGER NOT NULL,"
@@ -66,13 +65,11 @@ class SponsorLedger(View):
             [e.donation_id for e in events if kind(e) == "DonationReversed"],
             ("fund_id", "donation_id"),
         )
-        opened, changed_pledges, changed_donations = [], set(), set()
+        changed_pledges, changed_donations = set(), set()
         for e in events:
             fid = str(e.originator_id)
             what = kind(e)
-            if what == "Opened":
-                opened.append((fid, e.code, e.currency))
-            elif what == "PledgeMade":
+            if what == "PledgeMade":
                 key = (fid, e.pledge_id)
                 pledges[key] = {
                     "fund_id": fid, "pledge_id": e.pledge_id, "sponsor_id": e.sponsor_id,
@@ -107,10 +104,7 @@ class SponsorLedger(View):
                     changed_donations.add((fid, e.donation_id))
                 self._apply_to_pledge(pledges, changed_pledges, fid, e.pledge_id,
                                       -e.credited_minor)
-        tx.executemany(
-            f"INSERT INTO {self.t('sponsor_ledger_funds')} (fund_id, code, currency)"
-            " VALUES (?, ?, ?)", opened,
-        )
+        add_funds(tx, self.t("sponsor_ledger_funds"), events)
         upsert(tx, self.t("sponsor_pledges"), PLEDGE_COLUMNS, ("fund_id", "pledge_id"),
                [pledges[k] for k in sorted(changed_pledges)])
         upsert(tx, self.t("sponsor_donations"), DONATION_COLUMNS, ("fund_id", "donation_id"),

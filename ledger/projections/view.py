@@ -119,3 +119,29 @@ def upsert(
 def kind(event: Any) -> str:
     """The event's type name: Opened, DonationReceived, …"""
     return type(event).__name__
+
+
+def directory_ddl(table: str) -> str:
+    """The DDL of a view's directory of funds: code and currency by fund id."""
+    return (f"CREATE TABLE IF NOT EXISTS {{{table}}} (fund_id TEXT PRIMARY KEY,"
+            " code TEXT NOT NULL, currency TEXT NOT NULL)")
+
+
+def add_funds(tx: Tx, table: str, events: Sequence[Any]) -> None:
+    """Adds the funds that `events` open to a view's directory of funds."""
+    tx.executemany(
+        f"INSERT INTO {table} (fund_id, code, currency) VALUES (?, ?, ?)",
+        [(str(e.originator_id), e.code, e.currency) for e in events if kind(e) == "Opened"],
+    )
+
+
+def find_fund(tx: Tx, table: str, code: str) -> tuple[str, str]:
+    """(fund id, currency) of the fund with this code in a view's directory of funds."""
+    from ledger.domain.errors import FundNotFound
+    from ledger.domain.fund import Fund
+
+    fund_id = str(Fund.id_for(code))
+    found = tx.one(f"SELECT code, currency FROM {table} WHERE fund_id = ?", (fund_id,))
+    if found is None or found[0] != code:
+        raise FundNotFound(code)
+    return fund_id, found[1]

@@ -1,0 +1,74 @@
+"""`ledger projections …`: keep the read models current, rebuild one, show their lag."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+
+import click
+
+from ledger.cli import main
+from ledger.cli._common import ledger_app
+from ledger.settings import get_settings
+
+
+def _read_models(batch_size: int = 1000, poll_interval: float | None = None):  # noqa: ANN202
+    from ledger.projections import ReadModels
+
+    return ReadModels(ledger_app(), get_settings(), batch_size=batch_size,
+                      poll_interval=poll_interval)
+
+
+@main.group()
+def projections() -> None:
+    """The read models: balances, sponsor ledgers, award register, fund history."""
+
+
+@projections.command()
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000),
+              help="events per transaction while catching up")
+@click.option("--poll-interval", type=click.FloatRange(0.01, 60),
+              help="seconds between polls (default: 1 on PostgreSQL, 0.25 on SQLite)")
+def run(batch_size: int, poll_interval: float | None) -> None:
+    """Keep every view current until stopped (SIGINT or SIGTERM)."""
+    models = _read_models(batch_size, poll_interval)
+
+    def stop(*_: object) -> None:
+        # stop from another thread: the runner's loop is in this one
+        threading.Thread(target=models.runner.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(f"keeping {len(models.views)} views current", err=True)
+    models.run_forever()
+    models.db.close()
+
+
+@projections.command()
+@click.argument("name", type=click.Choice(["balances", "sponsors", "awards", "history"]))
+def rebuild(name: str) -> None:
+    """Rebuild one view from scratch beside the live one, then swap it in."""
+    models = _read_models()
+
+    def progress(position: int, top: int) -> None:
+        click.echo(f"\r{name}: {position}/{top}", nl=False, err=True)
+
+    position = models.rebuild(name, progress)
+    click.echo(f"\r{name}: rebuilt up to notification {position}", err=True)
+    models.db.close()
+
+
+@projections.command()
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def status(as_json: bool) -> None:
+    """Show each view's position and lag behind the last stored event."""
+    models = _read_models()
+    rows = models.status()
+    models.db.close()
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    click.echo(f"{'view':<10} {'position':>12} {'lag':>10}")
+    for row in rows:
+        click.echo(f"{row['view']:<10} {row['position']:>12} {row['lag']:>10}")

@@ -24,11 +24,11 @@ class History(View):
 
     name = "history"
     tables = (
+        directory_ddl("fund_history_funds"),
         "CREATE TABLE IF NOT EXISTS {fund_history} (fund_id TEXT, seq BIGINT,"
         " notification_id BIGINT NOT NULL, type TEXT NOT NULL, effective_on TEXT NOT NULL,"
         " recorded_at TEXT NOT NULL, actor TEXT NOT NULL, data TEXT NOT NULL,"
         " prev_hash TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (fund_id, seq))",
-        directory_ddl("fund_history_funds"),
     )
 
     def apply(self, tx: Tx, batch: Sequence[tuple[int, Any]]) -> None:

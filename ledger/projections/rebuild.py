@@ -58,6 +58,11 @@ def rebuild(
 
 def swap(db: Database, tx: Tx, new: View, live: View) -> None:
     """Puts the new tables (and their indexes) in the place of the live ones."""
+    if db.postgres:
+        # All at once, in the view's table order, which is also the order its reads take
+        # them in: a reader holding one table can then never wait on the swap for another.
+        names = ", ".join(live.t(table) for table in live.table_names())
+        tx.execute(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
     for table in live.table_names():
         tx.execute(f"DROP TABLE IF EXISTS {live.t(table)}")
     for table in new.table_names():

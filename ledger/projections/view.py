@@ -28,7 +28,8 @@ class View(ABC):
 
     #: the view's name (tracking row, CLI argument)
     name: ClassVar[str]
-    #: CREATE TABLE statements; `{table}` names get the view's suffix
+    #: CREATE TABLE statements; `{table}` names get the view's suffix. Reads take the
+    #: tables in this order (a rebuild's swap locks them in it).
     tables: ClassVar[Sequence[str]]
     #: CREATE INDEX statements; `{index}` and `{table}` names get the suffix
     indexes: ClassVar[Sequence[str]] = ()

@@ -170,7 +170,7 @@ class Fund(Aggregate):
             "disbursed_total": self.disbursed,
             "returned_total": self.returned,
         }
-        return {name: Money(value, self.currency) for name, value in minor.items()}
+        return {name: self.money(value) for name, value in minor.items()}
 
     def allocation_remainder(self, allocation_id: str) -> int:
         a = self._allocation(allocation_id)
@@ -187,8 +187,8 @@ class Fund(Aggregate):
         if self.cash != 0 or self.pledged_outstanding != 0:
             raise FundNotSettled(
                 self.code,
-                self._money(self.cash).text,
-                self._money(self.pledged_outstanding).text,
+                self.money(self.cash).text,
+                self.money(self.pledged_outstanding).text,
             )
         self._emit(self.Closed, actor, closed_on)
 
@@ -330,7 +330,7 @@ class Fund(Aggregate):
         remainder = self.allocation_remainder(allocation_id)
         if amount.minor > remainder:
             raise ExceedsAllocationRemainder(
-                self.code, self._money(remainder).text, amount.text
+                self.code, self.money(remainder).text, amount.text
             )
         self._emit(
             self.AllocationReleased,
@@ -357,7 +357,7 @@ class Fund(Aggregate):
         remainder = self.allocation_remainder(allocation_id)
         if amount.minor > remainder:
             raise ExceedsAllocationRemainder(
-                self.code, self._money(remainder).text, amount.text
+                self.code, self.money(remainder).text, amount.text
             )
         self._emit(
             self.AwardGranted,
@@ -405,9 +405,9 @@ class Fund(Aggregate):
             raise AwardRevoked(award_id)
         remainder = self.award_remainder(award_id)
         if amount.minor > remainder:
-            raise ExceedsAwardRemainder(self.code, self._money(remainder).text, amount.text)
+            raise ExceedsAwardRemainder(self.code, self.money(remainder).text, amount.text)
         if amount.minor > self.cash:
-            raise InsufficientCash(self.code, self._money(self.cash).text, amount.text)
+            raise InsufficientCash(self.code, self.money(self.cash).text, amount.text)
         self._emit(
             self.AwardDisbursed,
             actor,
@@ -431,7 +431,7 @@ class Fund(Aggregate):
         award = self._award(award_id)
         returnable = award["disbursed"] - award["returned"]
         if amount.minor > returnable:
-            raise ExceedsReturnable(self.code, self._money(returnable).text, amount.text)
+            raise ExceedsReturnable(self.code, self.money(returnable).text, amount.text)
         self._emit(
             self.AwardReturned,
             actor,
@@ -667,7 +667,7 @@ class Fund(Aggregate):
     def _require_available(self, minor: int) -> None:
         if minor > self.available:
             raise InsufficientAvailable(
-                self.code, self._money(self.available).text, self._money(minor).text
+                self.code, self.money(self.available).text, self.money(minor).text
             )
 
     def _allocation(self, allocation_id: str) -> dict[str, Any]:
@@ -682,7 +682,8 @@ class Fund(Aggregate):
         except KeyError:
             raise AwardNotFound(award_id) from None
 
-    def _money(self, minor: int) -> Money:
+    def money(self, minor: int) -> Money:
+        """An amount in minor units of the fund's currency, as money."""
         return Money(minor, self.currency)
 
 

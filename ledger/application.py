@@ -301,7 +301,9 @@ class Ledger(Application[UUID]):
                             reference=row.get("reference") or "",
                             pledge_id=_str(row.get("pledge_id")), actor=actor,
                         )
-                        result = self._result(donation_id, fund)
+                        # as `_result` answers, converting only the newest pending event
+                        result = {"id": str(donation_id), "fund": fund.code, "events": [
+                            event_record(fund.code, fund.currency, fund.pending_events[-1])]}
                         receipts.append(Receipt.issue(donation_id, kind, fp, result))
                         written.append(Written(result, True))
                 except BaseException:
@@ -463,13 +465,17 @@ class Ledger(Application[UUID]):
 
     def fund(self, code: str) -> dict[str, Any]:
         """The fund's description and current figures, from its events."""
-        fund_id = Fund.id_for(code)
-        with self._locked([fund_id]):
-            fund = self._load(fund_id, code)
-            for e in self.events.get(fund_id, gt=fund.version):
-                e.mutate(fund)
-            self._remember(fund)
+        with self._current(code) as fund:
             return describe_fund(fund)
+
+    def remainders(self, code: str) -> dict[str, dict[str, Money]]:
+        """What is left to grant of each allocation and to pay of each award, now."""
+        with self._current(code) as fund:
+            return {
+                "allocations": {a: fund.money(fund.allocation_remainder(a))
+                                for a in fund.allocations},
+                "awards": {a: fund.money(fund.award_remainder(a)) for a in fund.awards},
+            }
 
     def figures(self, code: str) -> dict[str, Money]:
         """Every figure of SPEC §2 for the fund, now."""
@@ -581,6 +587,18 @@ class Ledger(Application[UUID]):
         return {"id": str(entity_id), "fund": fund.code, "events": events[-1:]}
 
     # ---- the cache of funds -------------------------------------------------------------
+
+    @contextmanager
+    def _current(self, code: str) -> Iterator[Fund]:
+        """The fund brought up to date with events other processes stored, for reading
+        while this process's commands on it wait."""
+        fund_id = Fund.id_for(code)
+        with self._locked([fund_id]):
+            fund = self._load(fund_id, code)
+            for e in self.events.get(fund_id, gt=fund.version):
+                e.mutate(fund)
+            self._remember(fund)
+            yield fund
 
     def _load(self, fund_id: UUID, code: str) -> Fund:
         with self._cache_lock:

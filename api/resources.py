@@ -248,9 +248,13 @@ class FundView(Out):
     purpose: str
     restricted: bool
     closed: bool
+    opened_on: str
     seq: int = Field(description="the sequence number of the fund's last event")
+    last_hash: str = Field(description="the hash of the fund's last event")
     figures: dict[str, MoneyOut] = Field(
-        description="received_total, cash, allocated_unspent, available, pledged_outstanding")
+        description="received_total, cash, allocated_unspent, available, pledged_outstanding "
+                    "(SPEC §2), and the totals they come from")
+    counts: dict[str, int] = Field(description="how many events of each kind")
 
 
 class FundList(Out):

@@ -1,0 +1,141 @@
+"""Concurrent commands on one fund never lose an update and never break a rule: threads of
+one application, several applications (separate caches, as separate processes have) and
+real processes, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import threading
+from collections import Counter
+from datetime import date
+from uuid import UUID, uuid4
+
+import pytest
+
+from ledger.domain import errors
+from ledger.domain.money import Money
+from ledger.settings import Settings
+from ledger.storage import open_ledger
+
+D = date(2025, 3, 1)
+
+
+def vnd(n: int) -> Money:
+    return Money(n, "VND")
+
+
+def _prepare(settings: Settings) -> tuple[UUID, UUID]:
+    ledger = open_ledger(settings)
+    ledger.open_fund("TT", "Thien Tam", actor="setup")
+    sponsor = UUID(ledger.register_sponsor("Sponsor", "individual", actor="setup").result["id"])
+    ledger.record_donation("TT", sponsor, vnd(1000), received_on=D, method="cash", actor="setup")
+    alloc = UUID(ledger.allocate("TT", "round", vnd(1000), actor="setup").result["id"])
+    award = UUID(ledger.grant_award("TT", alloc, {"name": "A", "school": "S"}, vnd(1000),
+                                    actor="setup").result["id"])
+    ledger.close()
+    return sponsor, award
+
+
+def _worker(ledgers, sponsor, award, seed, totals, lock, steps=25):
+    rng = random.Random(seed)
+    done = Counter()
+    for _ in range(steps):
+        ledger = rng.choice(ledgers)
+        action, n = rng.choice(["donate", "allocate", "disburse"]), rng.randint(1, 300)
+        try:
+            if action == "donate":
+                ledger.record_donation("TT", sponsor, vnd(n), received_on=D, method="cash",
+                                       actor="w")
+            elif action == "allocate":
+                ledger.allocate("TT", "more", vnd(n), actor="w")
+            else:
+                ledger.disburse_award("TT", award, vnd(n), paid_on=D, method="cash", actor="w")
+            done[action] += n
+        except (errors.InsufficientAvailable, errors.ExceedsAwardRemainder,
+                errors.InsufficientCash):
+            pass
+    with lock:
+        totals.update(done)
+
+
+def _check(settings: Settings, totals: Counter) -> None:
+    ledger = open_ledger(settings)
+    f = {k: v.minor for k, v in ledger.figures("TT").items()}
+    assert f["received_total"] == 1000 + totals["donate"]
+    assert f["disbursed_total"] == totals["disburse"]
+    assert f["cash"] == 1000 + totals["donate"] - totals["disburse"]
+    assert f["allocated_unspent"] == 1000 + totals["allocate"] - totals["disburse"]
+    assert min(f["cash"], f["available"], f["allocated_unspent"]) >= 0
+    history = ledger.history("TT")
+    assert [e["seq"] for e in history] == list(range(1, len(history) + 1))
+    assert all(b["prev_hash"] == a["hash"] for a, b in zip(history, history[1:]))
+    ledger.close()
+
+
+@pytest.mark.parametrize("applications", [1, 3], ids=["one-application", "three-applications"])
+def test_threads_recording_donations_allocations_and_disbursements_end_with_the_models_figures(
+    durable_settings, applications
+):
+    sponsor, award = _prepare(durable_settings)
+    ledgers = [open_ledger(durable_settings) for _ in range(applications)]
+    totals, lock = Counter(), threading.Lock()
+    threads = [threading.Thread(target=_worker, args=(ledgers, sponsor, award, i, totals, lock))
+               for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(totals.values()) > 0
+    _check(durable_settings, totals)
+    for ledger in ledgers:
+        ledger.close()
+
+
+def _process(settings_json: str, sponsor: str, award: str, seed: int, queue) -> None:
+    settings = Settings.model_validate_json(settings_json)
+    ledger = open_ledger(settings)
+    totals: Counter = Counter()
+    _worker([ledger], UUID(sponsor), UUID(award), seed, totals, threading.Lock(), steps=30)
+    ledger.close()
+    queue.put(dict(totals))
+
+
+def test_processes_writing_to_one_fund_lose_no_update(durable_settings):
+    sponsor, award = _prepare(durable_settings)
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    processes = [context.Process(target=_process, args=(durable_settings.model_dump_json(),
+                                                       str(sponsor), str(award), i, queue))
+                 for i in range(3)]
+    for p in processes:
+        p.start()
+    totals: Counter = Counter()
+    for _ in processes:
+        totals.update(queue.get(timeout=120))
+    for p in processes:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+    _check(durable_settings, totals)
+
+
+def test_the_same_write_sent_concurrently_is_recorded_once(durable_settings):
+    sponsor, _ = _prepare(durable_settings)
+    ledgers = [open_ledger(durable_settings) for _ in range(3)]
+    gift_id = uuid4()
+    answers = []
+
+    def send(ledger):
+        answers.append(ledger.record_donation("TT", sponsor, vnd(77), received_on=D,
+                                              method="cash", actor="w", donation_id=gift_id))
+
+    threads = [threading.Thread(target=send, args=(ledgers[i % 3],)) for i in range(9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(a.created for a in answers) == 1
+    assert len({str(a.result) for a in answers}) == 1
+    assert ledgers[0].figures("TT")["received_total"] == vnd(1077)
+    for ledger in ledgers:
+        ledger.close()

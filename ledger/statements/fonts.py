@@ -12,6 +12,7 @@ draw: composed to NFC, with characters outside it replaced by '?'.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 import unicodedata
@@ -21,6 +22,9 @@ from pathlib import Path
 import font_source_sans_pro
 from fontTools import subset
 from fontTools.ttLib import TTFont
+
+# fontTools reports every step of every subset at INFO: one PDF would log dozens of lines
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 FAMILY = "SourceSansPro"
 FACES = {"": "SourceSansPro-Regular.ttf", "B": "SourceSansPro-Bold.ttf"}

@@ -280,8 +280,8 @@ class StatementBuilder:
                 elif kind == "AwardReturned":
                     award["returned"] += e.amount_minor
         lines = sorted(
-            (self._award_line(a, rounds, money) for a in awards.values()
-             if a["in_period"] and a["event"].effective_on <= self._last),
+            # an award paid in the period shows even if its grant is dated later (backdating)
+            (self._award_line(a, rounds, money) for a in awards.values() if a["in_period"]),
             key=lambda line: (line.round, line.school, line.category, line.granted_on,
                               line.initials),
         )

@@ -1,0 +1,211 @@
+"""The bad input catalogue: every malformed request is a 4xx problem and records nothing.
+
+Amounts (negative, zero, extra decimals, 10^16, non-numeric, JSON numbers), currencies
+(unknown, mismatched), dates that do not exist, bodies over 1 MiB (declared or chunked),
+invalid JSON and UTF-8, out-of-range `limit`, and fields a client may not send.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from test_api_support import Api, Side, build_side, money
+
+pytest_plugins = ["test_api_support"]
+
+
+@pytest.fixture(name="world")
+def _world(memory_api: Api) -> tuple[Api, Side]:
+    """Sponsor A's fund FA with an object of every kind."""
+    return memory_api, build_side(memory_api, "Vietcombank Da Nang", "FA")
+
+
+def donation(side: Side, **changes: Any) -> dict[str, Any]:
+    body = {"sponsor_id": side.sponsor, "amount": money("1000"), "received_on": "2025-09-09",
+            "method": "bank_transfer"}
+    body.update(changes)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def assert_refused(api: Api, r: httpx.Response, before: int, status: int | None = None) -> None:
+    assert 400 <= r.status_code < 500, r.text
+    if status is not None:
+        assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    problem = r.json()
+    assert problem["status"] == r.status_code and problem["type"].startswith("/problems/")
+    assert api.events() == before
+
+
+BAD_AMOUNTS = ["-1", "0", "0.0", "1.5", "10000000000000000", "1000000000000001", "abc", "",
+               "1e5", "+1", "1,000", "1 000", " 1", "1.", ".5", "١٢٣", "１２", "0x10",
+               1000, 1.5, -1, None, True, ["1000"], {"amount": "1"}]
+
+
+@pytest.mark.parametrize("amount", BAD_AMOUNTS, ids=[repr(a) for a in BAD_AMOUNTS])
+def test_a_malformed_or_out_of_range_amount_is_422_and_records_nothing(world, amount):
+    api, side = world
+    before = api.events()
+    r = api.post("/v1/funds/FA/donations",
+                 donation(side, amount={"amount": amount, "currency": "VND"}))
+    assert_refused(api, r, before, 422)
+
+
+@pytest.mark.parametrize("amount", ["1.001", "0.00", "1000000000000000.01"])
+def test_decimals_beyond_the_currency_and_amounts_over_the_limit_are_422_in_euros(
+        world, amount):
+    api, side = world
+    before = api.events()
+    r = api.post("/v1/funds/FA/donations", donation(
+        side, amount={"amount": amount, "currency": "EUR"}, credited=money("1000")))
+    assert_refused(api, r, before, 422)
+
+
+@pytest.mark.parametrize("currency", ["XXX", "vnd", "", "VNDD", 704, None, "€"])
+def test_an_unknown_currency_is_422(world, currency):
+    api, side = world
+    before = api.events()
+    r = api.post("/v1/funds/FA/donations",
+                 donation(side, amount={"amount": "1000", "currency": currency}))
+    assert_refused(api, r, before, 422)
+
+
+def test_a_currency_other_than_the_funds_is_409_currency_mismatch(world):
+    api, side = world
+    before = api.events()
+    r = api.post("/v1/funds/FA/allocations", {"name": "x", "amount": money("10.00", "USD")})
+    assert_refused(api, r, before, 409)
+    assert r.json()["type"] == "/problems/currency-mismatch"
+    r = api.post("/v1/funds/FA/donations", donation(side, amount=money("10", "EUR"),
+                                                    credited=money("10.00", "USD")))
+    assert_refused(api, r, before, 409)
+
+
+BAD_DATES = ["2025-02-29", "2025-02-30", "2025-13-01", "2025-00-10", "2025-1-1", "20250101",
+             "2025/01/01", "01-01-2025", "2025-01-01T00:00:00", "２０２５-01-01", "", 20250101,
+             None]
+
+
+@pytest.mark.parametrize("day", BAD_DATES, ids=[repr(d) for d in BAD_DATES])
+def test_a_date_that_does_not_exist_or_is_not_yyyy_mm_dd_is_422(world, day):
+    api, side = world
+    before = api.events()
+    assert_refused(api, api.post("/v1/funds/FA/donations", donation(side, received_on=day)),
+                   before, 422)
+    if day is not None:  # an optional date may be null: the default, today
+        assert_refused(api, api.post("/v1/funds/FA/allocations", {
+            "name": "x", "amount": money("1"), "allocated_on": day}), before, 422)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("actor", "someone else"), ("balance", "999"), ("seq", 1), ("hash", "0" * 64),
+    ("credited_minor", 5), ("created", True),
+])
+def test_a_field_the_client_may_not_send_is_422(world, field, value):
+    api, side = world
+    before = api.events()
+    assert_refused(api, api.post("/v1/funds/FA/donations", donation(side, **{field: value})),
+                   before, 422)
+
+
+def test_unknown_fields_inside_nested_objects_are_422(world):
+    api, side = world
+    before = api.events()
+    r = api.post("/v1/funds/FA/donations", donation(
+        side, amount={"amount": "1", "currency": "VND", "minor": 1}))
+    assert_refused(api, r, before, 422)
+    r = api.post("/v1/funds/FA/awards", {
+        "allocation_id": side.allocation, "amount": money("1"),
+        "recipient": {"name": "A", "school": "S", "phone": "0905"}})
+    assert_refused(api, r, before, 422)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("method", ""), ("method", "   "), ("method", "x" * 65), ("method", "cash\x00"),
+    ("reference", "r" * 141), ("sponsor_id", "not-a-uuid"), ("sponsor_id", 5),
+    ("pledge_id", "x"), ("received_on", ...), ("method", ...), ("sponsor_id", ...),
+])
+def test_missing_blank_too_long_or_malformed_fields_are_422(world, field, value):
+    api, side = world
+    before = api.events()
+    assert_refused(api, api.post("/v1/funds/FA/donations", donation(side, **{field: value})),
+                   before, 422)
+
+
+@pytest.mark.parametrize("body", [
+    b"{", b"{'a': 1}", b"[]", b"null", b"1", b'"text"', b"", b'{"a":1}{"b":2}',
+    b"\xff\xfe\x00", b'{"method": "\xe9"}', b"[" * 100_000 + b"]" * 100_000,
+    b'{"amount": NaN}', b'{"amount": {"amount": Infinity, "currency": "VND"}}',
+])
+def test_a_body_that_is_not_a_json_object_in_utf8_is_refused(world, body: bytes):
+    api, _ = world
+    before = api.events()
+    r = api.http.post("/v1/funds/FA/donations", content=body,
+                      headers={**api.auth("treasurer"), "content-type": "application/json"})
+    assert_refused(api, r, before)
+
+
+def test_a_body_sent_as_another_media_type_is_refused(world):
+    api, side = world
+    before = api.events()
+    r = api.http.post("/v1/funds/FA/donations", content=json.dumps(donation(side)),
+                      headers={**api.auth("treasurer"), "content-type": "text/plain"})
+    assert_refused(api, r, before)
+
+
+def test_a_body_over_one_mebibyte_is_413_whether_declared_or_chunked(world):
+    api, side = world
+    before = api.events()
+    big = json.dumps(donation(side, reference="r" * (2 * 1024 * 1024))).encode()
+    headers = {**api.auth("treasurer"), "content-type": "application/json"}
+    assert_refused(api, api.http.post("/v1/funds/FA/donations", content=big, headers=headers),
+                   before, 413)
+
+    def chunks():
+        for i in range(0, len(big), 64 * 1024):
+            yield big[i:i + 64 * 1024]
+
+    # a generator body is sent chunked, with no Content-Length to trust
+    r = api.http.post("/v1/funds/FA/donations", content=chunks(), headers=headers)
+    assert_refused(api, r, before, 413)
+
+
+def test_a_body_just_under_one_mebibyte_is_read(world):
+    api, side = world
+    body = json.dumps(donation(side, reference="r" * 100)).encode()
+    padded = body[:-1] + b" " * (1024 * 1024 - len(body)) + b"}"
+    assert len(padded) == 1024 * 1024
+    r = api.http.post("/v1/funds/FA/donations", content=padded,
+                      headers={**api.auth("treasurer"), "content-type": "application/json"})
+    assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("query", [
+    {"limit": 0}, {"limit": 1001}, {"limit": 10**30}, {"limit": -1}, {"limit": "ten"},
+    {"limit": 1.5}, {"after": -1}, {"after": 10**30}, {"after": "x"},
+])
+def test_limit_outside_1_to_1000_and_a_bad_after_are_422(world, query):
+    api, _ = world
+    before = api.events()
+    assert_refused(api, api.get("/v1/funds/FA/events", params=query), before, 422)
+
+
+def test_an_unknown_route_and_a_wrong_method_are_problems(world):
+    api, _ = world
+    r = api.get("/v1/nothing")
+    assert r.status_code == 404 and r.headers["content-type"].startswith(
+        "application/problem+json")
+    r = api.http.delete("/v1/funds/FA", headers=api.auth("treasurer"))
+    assert r.status_code == 405 and r.json()["type"] == "/problems/method-not-allowed"
+
+
+def test_a_malformed_id_in_the_path_is_422_and_a_well_formed_unknown_one_404(world):
+    api, _ = world
+    before = api.events()
+    assert_refused(api, api.post("/v1/funds/FA/pledges/not-a-uuid/cancel", {"reason": "r"}),
+                   before, 422)
+    assert_refused(api, api.get("/v1/sponsors/123"), before, 422)

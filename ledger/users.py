@@ -95,7 +95,7 @@ def _now() -> str:
 
 def _user(row: tuple) -> User:
     name, role, sponsor, created, revoked = row
-    return User(name, role, UUID(sponsor) if sponsor else None, str(created),
+    return User(name, role, UUID(str(sponsor)) if sponsor else None, str(created),
                 str(revoked) if revoked else None)
 
 

@@ -1,0 +1,120 @@
+"""`ledger statements` run as the real command in a subprocess, on SQLite and PostgreSQL:
+one sponsor's file, and every sponsor's files with one that cannot be written reported at
+the end while all the others are written."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from ledger.demo import load_demo
+from ledger.domain.money import Money
+from ledger.settings import Settings
+from ledger.statements.batch import write_statements
+from ledger.statements.books import read_books
+from ledger.statements.build import StatementBuilder
+from ledger.statements.render import file_name
+from ledger.storage import open_ledger
+
+LEDGER = str(Path(sys.executable).with_name("ledger"))
+YEAR = ("--from", "2024-09-01", "--to", "2025-08-31")
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    if settings.database_url:
+        env.update(LEDGER_DATABASE_URL=settings.database_url,
+                   LEDGER_POSTGRES_SCHEMA=settings.postgres_schema)
+    else:
+        env["LEDGER_SQLITE_PATH"] = str(settings.sqlite_path)
+    return env
+
+
+def run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([LEDGER, "statements", *args], env=environment(settings),
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(name="demo_store", scope="module")
+def _demo_store(tmp_path_factory) -> Settings:
+    """An SQLite file holding the demo year."""
+    settings = Settings(sqlite_path=tmp_path_factory.mktemp("demo") / "ledger.sqlite3")
+    app = open_ledger(settings)
+    load_demo(app)
+    app.close()
+    return settings
+
+
+def test_all_statements_are_written_and_one_that_fails_is_reported_at_the_end(demo_store,
+                                                                              tmp_path):
+    app = open_ledger(demo_store)
+    builder = StatementBuilder(read_books(app), date(2024, 9, 1), date(2025, 8, 31))
+    sponsors = [app.sponsor(UUID(s)) for s in builder.sponsor_ids()]
+    blocked = next(s for s in sponsors if s["name"] == "BIDV Da Nang")
+    # a folder where BIDV's file should go: that one file cannot be written
+    (tmp_path / file_name(builder.build(blocked), "pdf")).mkdir()
+    app.close()
+    result = run(demo_store, "--all", *YEAR, "--format", "pdf", "--lang", "vi",
+                 "--out", str(tmp_path), "--jobs", "2")
+    assert result.returncode == 1, result.stderr
+    assert f"{len(sponsors) - 1} statement(s) written to {tmp_path}" in result.stdout
+    assert "1 statement(s) failed" in result.stderr
+    assert f"{blocked['id']} BIDV Da Nang: IsADirectoryError" in result.stderr
+    pdfs = sorted(p for p in tmp_path.glob("*.pdf") if p.is_file())
+    assert len(pdfs) == len(sponsors) - 1
+    for path in pdfs:
+        assert PdfReader(path).pages and b"%%EOF" in path.read_bytes()[-32:]
+    assert not list(tmp_path.glob(".*part"))
+
+
+@pytest.mark.postgres
+def test_one_sponsors_workbook_is_written_from_postgresql(pg_settings, tmp_path):
+    app = open_ledger(pg_settings)
+    app.open_fund("TT", "Quỹ Thiện Tâm", actor="t", opened_on=date(2025, 1, 1))
+    sponsor = app.register_sponsor("Lê Thị Mai", "individual", actor="t").result["id"]
+    app.record_donation("TT", UUID(sponsor), Money(3_000_000, "VND"),
+                        received_on=date(2025, 3, 1), method="cash", actor="t")
+    app.close()
+    result = run(pg_settings, "--sponsor", sponsor, "--from", "2025-01-01", "--to",
+                 "2025-12-31", "--format", "xlsx", "--lang", "en", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    (path,) = tmp_path.glob("*.xlsx")
+    assert result.stdout.splitlines()[0] == str(path)
+    book = load_workbook(io.BytesIO(path.read_bytes()))
+    assert book["Summary"]["B3"].value == "Lê Thị Mai"
+    assert book["Summary"]["G8"].value == 3_000_000  # received in the period
+
+
+def test_an_unknown_sponsor_or_a_bad_option_is_refused_with_a_clear_message(demo_store,
+                                                                            tmp_path):
+    result = run(demo_store, "--sponsor", str(UUID(int=5)), *YEAR, "--out", str(tmp_path))
+    assert result.returncode == 1 and f"no sponsor {UUID(int=5)}" in result.stderr
+    result = run(demo_store, "--sponsor", "nobody", "--out", str(tmp_path))
+    assert result.returncode == 2 and "is not a sponsor id" in result.stderr
+    result = run(demo_store, "--all", "--from", "2025-09-01", "--to", "2025-01-01")
+    assert result.returncode == 2 and "must be on or before to" in result.stderr
+    result = run(demo_store, *YEAR)
+    assert result.returncode == 2 and "either --sponsor ID or --all" in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_batch_writer_reports_progress_for_every_sponsor(demo_store, tmp_path):
+    app = open_ledger(demo_store)
+    builder = StatementBuilder(read_books(app), date(2025, 1, 1), date(2025, 6, 30))
+    sponsors = [app.sponsor(UUID(s)) for s in builder.sponsor_ids()]
+    app.close()
+    seen = []
+    report = write_statements(builder, sponsors, "csv", "en", tmp_path / "out",
+                              progress=lambda sponsor, ok: seen.append((sponsor["id"], ok)))
+    assert sorted(seen) == sorted((s["id"], True) for s in sponsors)
+    assert sorted(report.written) == sorted((tmp_path / "out").glob("*.csv"))
+    assert report.failures == []

@@ -16,6 +16,7 @@ Methods take and return primitives, ids and `Money`, never aggregates.
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -294,7 +295,8 @@ class Ledger(Application[UUID]):
                             written.append(Written({"id": str(donation_id), "fund": fund.code},
                                                    False))
                             continue
-                        sponsor = self._require_sponsor(row["sponsor_id"])
+                        # one string per sponsor, not per donation, in the fund's state
+                        sponsor = sys.intern(self._require_sponsor(row["sponsor_id"]))
                         fund.receive_donation(
                             str(donation_id), sponsor, row["amount"], row.get("credited"),
                             received_on=row["received_on"], method=row["method"],

@@ -139,7 +139,7 @@ class DonationImport:
                     key = donation_key(cells)
                     if key is not None:
                         repeats.add(key[0].bytes, line, key[1])
-                    row, row_errors = read_row(line, cells, REQUIRED)
+                    row, row_errors = read_row(line, cells, REQUIRED, key)
                     if row is not None:
                         row_errors = self._check_in_ledger(row, key, facts, check)
                     elif _names_unknown_fund(cells, row_errors, facts):
@@ -232,6 +232,7 @@ class DonationImport:
                 progress("recording", done, check.rows)
 
         for line, cells in self._cells(source):
+            cells["fund"] = cells["fund"].strip()
             row, errors = read_row(line, cells, REQUIRED)
             if row is None:
                 raise ImportRefused(Check(rows=check.rows, errors=errors,

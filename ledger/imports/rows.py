@@ -9,7 +9,9 @@ names the same donation and the same sponsor, whichever run reads it.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from uuid import UUID, uuid5
 
@@ -65,6 +67,7 @@ def donation_id_for(fund: str, reference: str) -> UUID:
     return uuid5(DONATION_NAMESPACE, f"{fund}\x1f{reference}")
 
 
+@lru_cache(maxsize=4096)
 def sponsor_id_for(name: str, kind: str) -> UUID:
     """The id of a sponsor named in a file: the same for the same name and kind, whatever
     the case, spacing or Unicode normal form of the name."""
@@ -77,8 +80,8 @@ def donation_key(cells: dict[str, str]) -> tuple[UUID, str] | None:
     explicit = cells.get("id", "").strip()
     if explicit:
         try:
-            return UUID(explicit), "id"
-        except ValueError:
+            return _uuid("id", explicit), "id"
+        except InvalidInput:
             return None
     fund, reference = cells.get("fund", "").strip(), cells.get("reference", "").strip()
     if fund and reference:
@@ -87,82 +90,78 @@ def donation_key(cells: dict[str, str]) -> tuple[UUID, str] | None:
 
 
 def read_row(
-    line: int, cells: dict[str, str], required: tuple[str, ...]
+    line: int, cells: dict[str, str], required: tuple[str, ...],
+    key: tuple[UUID, str] | None = None,
 ) -> tuple[DonationRow | None, list[RowError]]:
-    """The row, or every reason it is wrong on its own."""
+    """The row, or every reason it is wrong on its own. `key` is `donation_key(cells)`
+    when the caller has it already."""
     errors: list[RowError] = []
-
-    def fail(column: str, reason: str) -> None:
-        errors.append(RowError(line, column, reason))
-
+    cell: dict[str, str] = {}
     for name, value in cells.items():
-        stripped = value.strip()
-        if value.startswith(("\t", "\r")) or stripped.startswith("=") or (
-            name in TEXT_COLUMNS and stripped.startswith(_FORMULA_START)
-        ):
-            fail(name, f"{stripped[:20]!r} looks like a spreadsheet formula; "
-                       "formulas are refused")
+        text = value.strip()
+        if text.startswith(_FORMULA_START if name in TEXT_COLUMNS else "=") \
+                or value.startswith(("\t", "\r")):
+            errors.append(RowError(line, name, f"{text[:20]!r} looks like a spreadsheet "
+                                               "formula; formulas are refused"))
+        elif text:
+            cell[name] = text
     bad = {e.column for e in errors}
-    cell = {name: value.strip() for name, value in cells.items() if name not in bad}
     for name in required:
-        if name not in bad and not cell.get(name):
-            fail(name, "empty required cell")
-
-    def check(column: str, parse):  # type: ignore[no-untyped-def]
-        if column in bad or not cell.get(column):
-            return None
+        if name not in bad and name not in cell:
+            errors.append(RowError(line, name, "empty required cell"))
+    parsed: dict[str, object] = {}
+    for name, text in cell.items():
+        parse = _PARSERS.get(name)
+        if parse is None:
+            continue
         try:
-            return parse(cell[column])
+            parsed[name] = parse(text)
         except InvalidInput as e:
-            fail(column, e.reason)
-        return None
+            errors.append(RowError(line, name, e.reason))
+    amount = None
+    if "amount" in cell and "currency" in parsed:
+        try:
+            amount = Money.parse(cell["amount"], cell["currency"])
+        except InvalidInput as e:
+            errors.append(RowError(line, "amount", e.reason))
 
-    fund = check("fund", values.fund_code)
-    currency = check("currency", lambda c: (exponent(c), c)[1])
-    amount = check("amount", lambda a: Money.parse(a, currency)) if currency else None
-    received_on = check("received_on", lambda d: values.iso_date("received_on", d))
-    method = check("method", lambda m: values.text("method", m, max_len=64))
-    reference = check("reference", lambda r: values.text("reference", r, max_len=140))
-    pledge_id = check("pledge_id", lambda p: _uuid("pledge_id", p))
-    explicit_id = check("id", lambda i: _uuid("id", i))
-
-    sponsor_id = check("sponsor_id", lambda s: _uuid("sponsor_id", s))
+    sponsor_id = parsed.get("sponsor_id")
     new_sponsor = None
-    if sponsor_id is None and "sponsor_id" not in {e.column for e in errors}:
-        name = check("sponsor_name", lambda n: values.text("sponsor_name", n, max_len=200))
-        kind = check("sponsor_kind", _kind)
-        if not cell.get("sponsor_name") and "sponsor_name" not in bad:
-            fail("sponsor_id", "empty required cell: give sponsor_id, or sponsor_name and "
-                               "sponsor_kind")
-        elif name and not cell.get("sponsor_kind") and "sponsor_kind" not in bad:
-            fail("sponsor_kind", "empty required cell (a sponsor named without an id needs "
-                                 "a kind)")
-        if name and kind:
+    if "sponsor_id" not in cell and "sponsor_id" not in bad:
+        name, kind = parsed.get("sponsor_name"), parsed.get("sponsor_kind")
+        if "sponsor_name" not in cell and "sponsor_name" not in bad:
+            errors.append(RowError(line, "sponsor_id", "empty required cell: give sponsor_id, "
+                                                       "or sponsor_name and sponsor_kind"))
+        elif name and "sponsor_kind" not in cell and "sponsor_kind" not in bad:
+            errors.append(RowError(line, "sponsor_kind", "empty required cell (a sponsor "
+                                                         "named without an id needs a kind)"))
+        if isinstance(name, str) and isinstance(kind, str):
             new_sponsor = (name, kind)
             sponsor_id = sponsor_id_for(name, kind)
-    if explicit_id is None and not cell.get("reference") and "id" not in bad \
-            and "reference" not in bad:
-        fail("reference", "empty required cell: each row needs the bank's reference "
-                          "(or an id)")
-
+    if "id" not in cell and "reference" not in cell and not bad & {"id", "reference"}:
+        errors.append(RowError(line, "reference", "empty required cell: each row needs the "
+                                                  "bank's reference (or an id)"))
     if errors:
         return None, errors
-    assert fund and amount and received_on and method and sponsor_id  # checked above
+    fund = cell["fund"]
+    reference = cell.get("reference", "")
+    key = key or donation_key(cells)
     return DonationRow(
         line=line,
         fund=fund,
-        donation_id=explicit_id or donation_id_for(fund, reference or ""),
-        sponsor_id=sponsor_id,
+        donation_id=key[0] if key else donation_id_for(fund, reference),
+        sponsor_id=sponsor_id,  # type: ignore[arg-type]
         new_sponsor=new_sponsor,
-        amount=amount,
+        amount=amount,  # type: ignore[arg-type]
         credited=cell.get("credited", ""),
-        received_on=received_on,
-        method=method,
-        reference=reference or "",
-        pledge_id=pledge_id,
+        received_on=parsed["received_on"],  # type: ignore[arg-type]
+        method=cell["method"],
+        reference=reference,
+        pledge_id=parsed.get("pledge_id"),  # type: ignore[arg-type]
     ), []
 
 
+@lru_cache(maxsize=4096)
 def _uuid(field: str, text: str) -> UUID:
     try:
         return UUID(text)
@@ -174,3 +173,23 @@ def _kind(text: str) -> str:
     if text not in SPONSOR_KINDS:
         raise InvalidInput("sponsor_kind", f"must be one of {', '.join(SPONSOR_KINDS)}")
     return text
+
+
+@lru_cache(maxsize=4096)
+def _date(text: str) -> date:
+    return values.iso_date("received_on", text)
+
+
+#: How each column's text is checked (amount needs the currency, so it is done apart).
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "fund": lru_cache(maxsize=1024)(values.fund_code),
+    "currency": lambda c: (exponent(c), c)[1],
+    "received_on": _date,
+    "method": lambda m: values.text("method", m, max_len=64),
+    "reference": lambda r: values.text("reference", r, max_len=140),
+    "pledge_id": lambda p: _uuid("pledge_id", p),
+    "id": lambda i: _uuid("id", i),
+    "sponsor_id": lambda s: _uuid("sponsor_id", s),
+    "sponsor_name": lambda n: values.text("sponsor_name", n, max_len=200),
+    "sponsor_kind": _kind,
+}

@@ -68,10 +68,30 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
 
+#: what an amount may be, by the currency's decimal places: > 0 and ≤ 10^15 major units
+AMOUNT_PATTERNS = {
+    0: r"^0*([1-9][0-9]{0,14}|1000000000000000)$",
+    2: r"^(0*[1-9][0-9]{0,14}(\.[0-9]{1,2})?|0*1000000000000000(\.0{1,2})?"
+       r"|0+\.(0[1-9]|[1-9][0-9]?))$",
+}
+
+
+def _money_schema(schema: dict[str, Any]) -> None:
+    """Documents, per currency, exactly the amounts `Money.parse` accepts."""
+    schema["anyOf"] = [
+        {"properties": {
+            "currency": {"enum": sorted(c for c, e in CURRENCY_EXPONENTS.items() if e == exp)},
+            "amount": {"pattern": pattern}}}
+        for exp, pattern in AMOUNT_PATTERNS.items()
+    ]
+
+
 class MoneyIn(Strict):
     """An amount of money: a decimal string in major units and an ISO 4217 currency, e.g.
     `{"amount": "1500000", "currency": "VND"}`; > 0, at most 10^15, and no more decimal
     places than the currency has (VND, JPY, KRW: 0; the others: 2)."""
+
+    model_config = ConfigDict(json_schema_extra=_money_schema)
 
     amount: Annotated[str, StringConstraints(max_length=40, pattern=DECIMAL_PATTERN)]
     currency: Currency
@@ -111,8 +131,8 @@ class CloseIn(WriteIn):
 class SponsorIn(WriteIn):
     name: Text(200)
     kind: Literal[SPONSOR_KINDS]  # type: ignore[valid-type]
-    email: Annotated[str, StringConstraints(max_length=254,
-                                            pattern=r"^([^\s@]+@[^\s@]+)?$")] = ""
+    email: Annotated[str, StringConstraints(
+        max_length=254, pattern=r"^([^\s@\x00-\x1f\x7f]+@[^\s@\x00-\x1f\x7f]+)?$")] = ""
 
 
 class Instalment(Strict):

@@ -8,6 +8,7 @@ too, so no answer of the API is anything but JSON, and none is a 500 by design.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -158,6 +159,19 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _allowed(app: FastAPI, path: str) -> list[str]:
+    """The methods the API answers on `path`, from its OpenAPI paths."""
+    table = getattr(app.state, "allowed_methods", None)
+    if table is None:
+        table = [
+            (re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"),
+             sorted(m.upper() for m in operations))
+            for template, operations in app.openapi().get("paths", {}).items()
+        ]
+        app.state.allowed_methods = table
+    return sorted({m for pattern, methods in table if pattern.match(path) for m in methods})
+
+
 def _is_lock_timeout(exc: BaseException) -> bool:
     """Whether a database error is PostgreSQL's lock timeout (or SQLite's busy)."""
     seen: set[int] = set()
@@ -195,8 +209,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else ""
-        return problem_response(http_problem(exc.status_code, detail,
-                                             headers=dict(exc.headers or {})))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # the router names only the first route matching the path; list them all
+            headers["Allow"] = ", ".join(_allowed(app, request.url.path))
+        return problem_response(http_problem(exc.status_code, detail, headers=headers))
 
     async def _database(request: Request, exc: Exception) -> JSONResponse:
         # A lock timeout or a lost connection: the write did not happen, so a retry is safe.

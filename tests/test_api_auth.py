@@ -9,15 +9,13 @@ sponsor's data only; another sponsor's object answers 404, exactly as a missing 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from test_api_support import Api, Side, build_side, money
-
-pytest_plugins = ["test_api_support"]
+from test_api_support import Api, Side, build_side, memory_api_running, money
 
 PRINCIPALS = ("admin", "treasurer", "auditor", "sponsor A", "sponsor B", "no key",
               "revoked key", "malformed key")
@@ -128,10 +126,15 @@ def expected(principal: str, endpoint: Endpoint, column: str) -> int:
     return endpoint.success
 
 
-@pytest.fixture(name="matrix")
-def _matrix(memory_api: Api) -> tuple[Api, dict[str, Side]]:
-    """Sponsors A and B with a fund each, and a key for every principal."""
-    api = memory_api
+@pytest.fixture(name="matrix", scope="module")
+def _matrix() -> Iterator[tuple[Api, dict[str, Side]]]:
+    """Sponsors A and B with a fund each, and a key for every principal (shared: only the
+    treasurer's row writes, once per cell)."""
+    with memory_api_running() as api:
+        yield _world(api)
+
+
+def _world(api: Api) -> tuple[Api, dict[str, Side]]:
     sides = {"A": build_side(api, "Agribank", "FA"), "B": build_side(api, "Sacombank", "FB")}
     api.add_user("sponsor A", "sponsor", sides["A"].sponsor)
     api.add_user("sponsor B", "sponsor", sides["B"].sponsor)

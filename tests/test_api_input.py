@@ -8,20 +8,20 @@ invalid JSON and UTF-8, out-of-range `limit`, and fields a client may not send.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from test_api_support import Api, Side, build_side, money
-
-pytest_plugins = ["test_api_support"]
+from test_api_support import Api, Side, build_side, memory_api_running, money
 
 
-@pytest.fixture(name="world")
-def _world(memory_api: Api) -> tuple[Api, Side]:
-    """Sponsor A's fund FA with an object of every kind."""
-    return memory_api, build_side(memory_api, "Vietcombank Da Nang", "FA")
+@pytest.fixture(name="world", scope="module")
+def _world() -> Iterator[tuple[Api, Side]]:
+    """Sponsor A's fund FA with an object of every kind (shared: refusals change nothing)."""
+    with memory_api_running() as api:
+        yield api, build_side(api, "Vietcombank Da Nang", "FA")
 
 
 def donation(side: Side, **changes: Any) -> dict[str, Any]:

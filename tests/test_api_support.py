@@ -9,6 +9,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,12 +77,19 @@ def _with_users(api: Api) -> Api:
     return api
 
 
-@pytest.fixture(name="memory_api")
-def _memory_api() -> Iterator[Api]:
-    """The API on the in-memory store, through TestClient."""
+@contextmanager
+def memory_api_running() -> Iterator[Api]:
+    """The API on the in-memory store, through TestClient, while the block runs."""
     app = create_app(Settings(database_url="memory:"))
     with TestClient(app) as client:
         yield _with_users(Api(client, app))
+
+
+@pytest.fixture(name="memory_api")
+def _memory_api() -> Iterator[Api]:
+    """The API on the in-memory store, through TestClient."""
+    with memory_api_running() as api:
+        yield api
 
 
 class LoopbackServer:

@@ -42,7 +42,9 @@ class ImportResult(BaseModel):
         + "; ".join(f"`{k}`: {v}" for k, v in COLUMNS.items())
         + ". A bad file is refused whole (422, `import-refused`) with an `errors` list of "
         "`{line, column, reason}`. Each row's id derives from its fund and bank reference, "
-        "so sending a file again records only what is new (200 when nothing was)."
+        "so sending a file again records only what is new (200 when nothing was). "
+        "Uploads are limited to 1 MiB like every request (413); import larger files with "
+        "`ledger import donations`."
     ),
     responses={200: {"model": ImportResult, "description": "nothing new was recorded"},
                **problems.responses(413, 422, 503)},

@@ -284,8 +284,11 @@ class DonationImport:
         if not ({"sponsor_id", "sponsor_name"} & set(positions) | set(defaults)):
             missing.append("sponsor_id")
         if missing:
-            raise _FileError(RowError(1, ", ".join(missing),
-                                      "missing column (rename the header or map it)"))
+            mapped = [f"{self.mapping.columns[c]!r} for {c}" for c in missing
+                      if c in self.mapping.columns]
+            reason = (f"no header {', '.join(mapped)} in the file" if mapped
+                      else "missing column (rename the header or map it)")
+            raise _FileError(RowError(1, ", ".join(missing), reason))
         for line, values in rows:
             if not any(v.strip() for v in values):
                 continue  # exports often end with blank rows

@@ -45,15 +45,6 @@ class Source:
         if isinstance(self._file, (str, Path)):
             handle.close()
 
-    @property
-    def kind(self) -> str:
-        """'xlsx' (a zip archive) or 'csv', by the file's first bytes, not its name."""
-        handle = self._open()
-        try:
-            return "xlsx" if handle.read(4) == _ZIP_MAGIC else "csv"
-        finally:
-            self._close(handle)
-
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """(line number, cells as text) for every row, the header row first (line 1).
         Raises Unreadable when the file cannot be read as a table."""

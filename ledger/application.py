@@ -329,14 +329,7 @@ class Ledger(Application[UUID]):
                     position = _position(recordings)
                     for code, fund in funds.items():
                         self._remember(fund)
-                        # A snapshot holds every donation of the fund, so a long run of
-                        # batches snapshots at doubling versions: O(n) work in all, not O(n²).
-                        step = self.snapshot_interval
-                        while step * 2 <= versions[code]:
-                            step *= 2
-                        crossed = fund.version // step > versions[code] // step
-                        if crossed and self.snapshots is not None:
-                            self.snapshots.put([Snapshot.take(fund)])
+                        self._snapshot(fund, versions[code])
                     return [Written(w.result, True, position) if w.created else w
                             for w in written]
             time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
@@ -633,9 +626,13 @@ class Ledger(Application[UUID]):
                 self._cache.pop(fund_id, None)
 
     def _snapshot(self, fund: Fund, version_before: int) -> None:
-        """Snapshots a fund just saved when its version passed a multiple of the interval,
-        so loading it never replays more than an interval of events."""
-        interval = self.snapshot_interval
+        """Snapshots a fund just saved when its version passed a multiple of its interval.
+
+        A snapshot holds the fund's whole state (an entry per donation, pledge, allocation
+        and award), so the interval grows with the state: a tenth of its entries, at least
+        `snapshot_interval` events. Snapshots then cost a constant amount per event however
+        long the history, and loading a fund replays at most one interval of events."""
+        interval = max(self.snapshot_interval, fund.size // 10)
         if self.snapshots is not None and fund.version // interval > version_before // interval:
             self.snapshots.put([Snapshot.take(fund)])
 

@@ -172,6 +172,11 @@ class Fund(Aggregate):
         }
         return {name: self.money(value) for name, value in minor.items()}
 
+    @property
+    def size(self) -> int:
+        """How many entries (donations, pledges, allocations, awards) the state holds."""
+        return len(self.donations) + len(self.pledges) + len(self.allocations) + len(self.awards)
+
     def allocation_remainder(self, allocation_id: str) -> int:
         a = self._allocation(allocation_id)
         return a["amount"] - a["released"] - a["granted"]

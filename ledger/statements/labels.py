@@ -98,7 +98,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "award_paid": ("Đã chi", "Paid"),
     "returned": ("Hoàn trả", "Returned"),
     "revoked": ("thu hồi {day}", "revoked {day}"),
-    "revoked_column": ("Thu hồi", "Revoked"),
+    "students": ("Học sinh", "Students"),
+    "revoked_note": ("* học bổng đã thu hồi", "* award revoked"),
     "students_note": (
         "Học sinh chỉ được ghi bằng tên viết tắt, trường và diện.",
         "Students are shown only by initials, school and category.",

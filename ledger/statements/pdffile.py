@@ -29,6 +29,8 @@ _MARGIN = 12.0
 _WIDTH = 210.0 - 2 * _MARGIN
 _ROW = 4.6
 _BODY = 8.0
+_NOTE = 7.0
+_NOTE_ROW = 3.6
 _HEADER_FILL = (221, 231, 240)
 _RULE = (170, 170, 170)
 
@@ -49,11 +51,7 @@ class _Document(FPDF):
         self.lang = lang
         self.set_margins(_MARGIN, _MARGIN, _MARGIN)
         self.set_auto_page_break(auto=True, margin=_MARGIN + 4)
-        for face in fonts.FACES:
-            self.add_font(fonts.FAMILY, face, str(fonts.face_path(face)))
-            # The cut-down face's bounding boxes are right already; recomputing them
-            # re-encodes every glyph and was most of the time of writing a PDF.
-            self.fonts[f"{fonts.FAMILY.lower()}{face}"].ttfont.recalcBBoxes = False
+        fonts.install(self)
         self.set_title(f"{label('title', lang)} — {statement.sponsor.name}")
         self.set_author(ASSOCIATION[lang])
         self.set_creator("scholarship-ledger")
@@ -120,22 +118,37 @@ class _Document(FPDF):
         self.text_line(text, size=size, style="B", height=size * 0.5)
         self.ln(0.8)
 
-    def table(self, columns: Sequence[Column], rows: Sequence[Sequence[str]],
+    def table(self, columns: Sequence[Column], rows: Sequence[Sequence[str] | str],
               bold_rows: frozenset[int] = frozenset()) -> None:
+        """A table; a row given as one string is a note under the row before it, set
+        small across the whole width."""
         total = sum(c.width for c in columns)
         widths = [c.width / total * _WIDTH for c in columns]
         self._table_header(columns, widths)
         for index, row in enumerate(rows):
-            if self.get_y() + _ROW > self.page_break_trigger:
-                self.add_page()
-                self._table_header(columns, widths)
-            self.set_font(fonts.FAMILY, "B" if index in bold_rows else "", _BODY)
-            self._row(columns, widths, [self._fit(text, width) for text, width in
-                                        zip(row, widths)], self.get_y())
-            self.set_y(self.get_y() + _ROW)
-            self.set_draw_color(*_RULE)
-            self.line(_MARGIN, self.get_y(), _MARGIN + _WIDTH, self.get_y())
+            if isinstance(row, str):
+                self._note(row)
+            else:
+                if self.get_y() + _ROW > self.page_break_trigger:
+                    self.add_page()
+                    self._table_header(columns, widths)
+                self.set_font(fonts.FAMILY, "B" if index in bold_rows else "", _BODY)
+                self._row(columns, widths, [self._fit(text, width) for text, width in
+                                            zip(row, widths)], self.get_y())
+                self.set_y(self.get_y() + _ROW)
+            if index + 1 == len(rows) or not isinstance(rows[index + 1], str):
+                self.set_draw_color(*_RULE)
+                self.line(_MARGIN, self.get_y(), _MARGIN + _WIDTH, self.get_y())
         self.ln(1.5)
+
+    def _note(self, text: str) -> None:
+        self.set_font(fonts.FAMILY, "", _NOTE)
+        for line in self._lines(fonts.printable(text), _WIDTH - 6):
+            if self.get_y() + _NOTE_ROW > self.page_break_trigger:
+                self.add_page()
+                self.set_font(fonts.FAMILY, "", _NOTE)
+            self.text(_MARGIN + 4, self.get_y() + _NOTE_ROW / 2 + self.font_size * 0.35, line)
+            self.set_y(self.get_y() + _NOTE_ROW)
 
     def _table_header(self, columns: Sequence[Column], widths: Sequence[float]) -> None:
         """The header row; a title too long for its column takes two lines."""
@@ -307,27 +320,28 @@ def _fund_activity(pdf: _Document, fund: FundStatement, lang: Lang) -> None:
     pdf.table([Column(label("fund_flow", lang), 70), Column(label("amount", lang), 30, "R")],
               [[label(f"flow_{k}", lang), _m(getattr(activity, k), lang)] for k in FLOW_KEYS])
     if activity.by_group:
+        # Each group lists its students by initials only (* revoked); the award-by-award
+        # amounts are in the JSON, CSV and XLSX statements.
+        students: dict[tuple[str, str, str], list[str]] = {}
+        for a in activity.awards:
+            students.setdefault((a.round, a.school, a.category), []).append(
+                a.initials + ("*" if a.revoked_on else ""))
+        rows: list[Sequence[str] | str] = []
+        for g in activity.by_group:
+            rows.append([g.round, g.school, g.category, str(g.awards), _m(g.granted, lang),
+                         _m(g.paid, lang), _m(g.returned, lang)])
+            rows.append(f"{label('students', lang)}: "
+                        + ", ".join(students.get((g.round, g.school, g.category), [])))
         pdf.heading(label("award_group", lang))
         pdf.table(
             [Column(label("round", lang), 30), Column(label("school", lang), 30),
              Column(label("category", lang), 18), Column(label("count", lang), 8, "R"),
              Column(label("granted", lang), 16, "R"), Column(label("award_paid", lang), 16, "R"),
              Column(label("returned", lang), 14, "R")],
-            [[g.round, g.school, g.category, str(g.awards), _m(g.granted, lang),
-              _m(g.paid, lang), _m(g.returned, lang)] for g in activity.by_group],
+            rows,
         )
-    if activity.awards:
-        pdf.heading(label("awards", lang))
-        pdf.table(
-            [Column(label("round", lang), 26), Column(label("student", lang), 9),
-             Column(label("school", lang), 27), Column(label("category", lang), 15),
-             Column(label("date", lang), 11), Column(label("award", lang), 14, "R"),
-             Column(label("award_paid", lang), 14, "R"),
-             Column(label("revoked_column", lang), 11, "R")],
-            [[a.round, a.initials, a.school, a.category, day(a.granted_on, lang),
-              _m(a.amount, lang), _m(a.paid, lang), day(a.revoked_on, lang)]
-             for a in activity.awards],
-        )
+        if any(a.revoked_on for a in activity.awards):
+            pdf.text_line(label("revoked_note", lang), size=_NOTE)
     pdf.heading(label("fund_figures", lang))
     pdf.table([Column(label("description", lang), 50),
                Column(label("fund_opening", lang), 25, "R"),

@@ -5,7 +5,6 @@ the end while all the others are written."""
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 from datetime import date
@@ -24,19 +23,10 @@ from ledger.statements.books import read_books
 from ledger.statements.build import StatementBuilder
 from ledger.statements.render import file_name
 from ledger.storage import open_ledger
+from test_import_cli import environment
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 YEAR = ("--from", "2024-09-01", "--to", "2025-08-31")
-
-
-def environment(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    if settings.database_url:
-        env.update(LEDGER_DATABASE_URL=settings.database_url,
-                   LEDGER_POSTGRES_SCHEMA=settings.postgres_schema)
-    else:
-        env["LEDGER_SQLITE_PATH"] = str(settings.sqlite_path)
-    return env
 
 
 def run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

@@ -334,8 +334,8 @@ def _fund_activity(pdf: _Document, fund: FundStatement, lang: Lang) -> None:
                         + ", ".join(students.get((g.round, g.school, g.category), [])))
         pdf.heading(label("award_group", lang))
         pdf.table(
-            [Column(label("round", lang), 30), Column(label("school", lang), 30),
-             Column(label("category", lang), 18), Column(label("count", lang), 8, "R"),
+            [Column(label("round", lang), 29), Column(label("school", lang), 30),
+             Column(label("category", lang), 18), Column(label("count", lang), 10, "R"),
              Column(label("granted", lang), 16, "R"), Column(label("award_paid", lang), 16, "R"),
              Column(label("returned", lang), 14, "R")],
             rows,

@@ -131,7 +131,7 @@ def export(code: str, fmt: str, out: str | None) -> None:
     write = write_csv if fmt == "csv" else write_jsonl
     with ExitStack() as stack:
         stream = (stack.enter_context(open(out, "w", encoding="utf-8", newline=""))
-                  if out else click.get_text_stream("stdout"))
+                  if out else sys.stdout)
         n = write(itertools.chain([first], records), stream)
     if out:
         click.echo(f"{n} events of {code} written to {out}", err=True)

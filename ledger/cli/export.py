@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from contextlib import ExitStack
 
 import click
@@ -25,7 +26,7 @@ def beancount(out: str | None) -> None:
 
     with ExitStack() as stack:
         stream = (stack.enter_context(open(out, "w", encoding="utf-8", newline="\n"))
-                  if out else click.get_text_stream("stdout"))
+                  if out else sys.stdout)
         writer = write_beancount(ledger_app(), stream)
     if out:
         click.echo(f"{writer.transactions} transactions and {writer.assertions} balance "

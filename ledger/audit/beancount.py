@@ -232,9 +232,9 @@ def _narration(kind: str, d: dict[str, Any]) -> str:
     return f"{words}: {detail}" if detail else words
 
 
-def write_beancount(app: Any, out: TextIO) -> BeancountWriter:
-    """Writes every fund of the ledger as Beancount to `out`; answers the writer (with
-    counts of transactions and assertions)."""
+def write_beancount(app: Any, out: TextIO, codes: list[str] | None = None) -> BeancountWriter:
+    """Writes every fund of the ledger (or those named) as Beancount to `out`; answers the
+    writer (with counts of transactions and assertions)."""
     from uuid import UUID
 
     def sponsor_name(sponsor_id: str) -> str | None:
@@ -244,5 +244,5 @@ def write_beancount(app: Any, out: TextIO) -> BeancountWriter:
             return None
 
     writer = BeancountWriter(app, out, sponsor_name)
-    writer.write(app.fund_codes())
+    writer.write(app.fund_codes() if codes is None else codes)
     return writer

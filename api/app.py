@@ -11,6 +11,7 @@ import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 import api.routers
@@ -19,6 +20,9 @@ from api.middleware import AccessLog, BodyLimit
 from api.runtime import Runtime
 from ledger.logging import configure as configure_logging
 from ledger.settings import Settings, get_settings
+
+#: threads that run the API's blocking work (writes, reads, waits for the read models)
+WORKER_THREADS = 200
 
 DESCRIPTION = """\
 An event-sourced, tamper-evident ledger for scholarship funds (SPEC §3).
@@ -46,6 +50,9 @@ def create_app(settings: Settings | None = None, *, start_read_models: bool = Tr
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # A write's request holds a worker thread while it waits for the read models;
+        # anyio's default of 40 threads would queue requests behind those waits.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         runtime.open()
         try:
             yield

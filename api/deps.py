@@ -16,6 +16,7 @@ from uuid import UUID
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.group_commit import DonationGroupCommit
 from api.problems import http_problem
 from ledger.application import Ledger
 from ledger.settings import Settings
@@ -39,26 +40,39 @@ class Principal:
         return self.role == "sponsor" and str(self.sponsor_id) == str(sponsor_id)
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies without I/O are async: FastAPI would run a sync one in a worker thread,
+# a hop that costs more than their work.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.runtime.settings
 
 
-def get_ledger(request: Request) -> Ledger:
+async def get_ledger(request: Request) -> Ledger:
     return request.app.state.runtime.ledger
 
 
-def get_read_models(request: Request) -> Any:
+async def get_read_models(request: Request) -> Any:
     return request.app.state.runtime.read_models
 
 
-def get_users(request: Request) -> UserStore:
+async def get_visibility(request: Request) -> Any:
+    return request.app.state.runtime.visibility
+
+
+async def get_users(request: Request) -> UserStore:
     return request.app.state.runtime.users
+
+
+async def get_donations(request: Request) -> DonationGroupCommit:
+    return request.app.state.runtime.donations
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 ReadModelsDep = Annotated[Any, Depends(get_read_models)]
+#: waits until the read models reflect a write (`wait_for(position, timeout)`)
+VisibilityDep = Annotated[Any, Depends(get_visibility)]
 UsersDep = Annotated[UserStore, Depends(get_users)]
+DonationsDep = Annotated[DonationGroupCommit, Depends(get_donations)]
 
 
 def get_principal(
@@ -86,7 +100,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 def require(*roles: str) -> Any:
     """A dependency that lets only these roles through (403 for any other)."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             raise http_problem(403, f"this needs the role {' or '.join(roles)}, "
                                     f"not {principal.role}")

@@ -42,12 +42,28 @@ class Runtime:
         return self._once("users", lambda: open_users(self.settings))
 
     @property
+    def donations(self) -> Any:
+        """Donations recorded with group commit (see `api.group_commit`)."""
+        from api.group_commit import DonationGroupCommit
+
+        ledger = self.ledger
+        return self._once("donations", lambda: DonationGroupCommit(ledger))
+
+    @property
     def read_models(self) -> Any:
         from api.reads import open_read_models
 
         ledger = self.ledger
         return self._once("read_models", lambda: open_read_models(
             self.settings, ledger, start=self._start_read_models))
+
+    @property
+    def visibility(self) -> Any:
+        """Read-your-writes waits, coalesced (see `api.visibility`)."""
+        from api.visibility import Visibility
+
+        models = self.read_models
+        return self._once("visibility", lambda: Visibility(models))
 
     def open(self) -> None:
         """Opens everything now (at server start, so a bad setting fails at once)."""
@@ -59,5 +75,7 @@ class Runtime:
         with self._lock:
             opened, self._opened = self._opened, {}
         for resource in reversed(list(opened.values())):
-            # the read models stop; the others close
-            (getattr(resource, "stop", None) or resource.close)()
+            # the read models stop; the ledger and the users close; the rest hold nothing
+            closing = getattr(resource, "stop", None) or getattr(resource, "close", None)
+            if closing is not None:
+                closing()

@@ -23,12 +23,12 @@ WRITE_ERRORS = problems.responses(404, 409, 422, 503)
 def answer(
     written: Written,
     response: Response,
-    read_models: Any,
+    visibility: Any,
     settings: Settings,
     shape: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> dict[str, Any]:
     if written.created and written.position is not None:
-        if not read_models.wait_for(written.position, settings.read_your_writes_timeout):
+        if not visibility.wait_for(written.position, settings.read_your_writes_timeout):
             # the write is committed: answer it, but say the views are behind
             log.warning("read models behind a write", position=written.position)
     response.status_code = 201 if written.created else 200

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from api import resources
-from api.deps import LedgerDep, ReadModelsDep, SettingsDep, TreasurerDep
+from api.deps import LedgerDep, SettingsDep, TreasurerDep, VisibilityDep
 from api.models import AllocationIn, ReleaseIn
 from api.writes import answer, created
 
@@ -18,21 +18,21 @@ router = APIRouter(prefix="/v1/funds/{code}/allocations", tags=["allocations"])
 @router.post("", **created(resources.Allocation, "Allocate money for awards"))
 def allocate(
     code: str, body: AllocationIn, principal: TreasurerDep, ledger: LedgerDep,
-    views: ReadModelsDep, settings: SettingsDep, response: Response,
+    visible: VisibilityDep, settings: SettingsDep, response: Response,
 ) -> Any:
     written = ledger.allocate(code, body.name, body.amount.money, actor=principal.name,
                               allocation_id=body.id, allocated_on=body.allocated_on)
-    return answer(written, response, views, settings, resources.recorded)
+    return answer(written, response, visible, settings, resources.recorded)
 
 
 @router.post("/{allocation_id}/release", **created(resources.AllocationReleased,
                                                    "Release part of an allocation"))
 def release_allocation(
     code: str, allocation_id: UUID, body: ReleaseIn, principal: TreasurerDep,
-    ledger: LedgerDep, views: ReadModelsDep, settings: SettingsDep, response: Response,
+    ledger: LedgerDep, visible: VisibilityDep, settings: SettingsDep, response: Response,
 ) -> Any:
     written = ledger.release_allocation(
         code, allocation_id, body.amount.money, body.reason, actor=principal.name,
         write_id=body.id, released_on=body.released_on,
     )
-    return answer(written, response, views, settings, resources.recorded)
+    return answer(written, response, visible, settings, resources.recorded)

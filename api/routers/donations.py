@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Response
 
 from api import resources
-from api.deps import LedgerDep, ReadModelsDep, SettingsDep, TreasurerDep
+from api.deps import DonationsDep, LedgerDep, SettingsDep, TreasurerDep, VisibilityDep
 from api.models import DonationIn, ReverseIn
 from api.writes import answer, created
 
@@ -17,24 +17,25 @@ router = APIRouter(prefix="/v1/funds/{code}/donations", tags=["donations"])
 
 @router.post("", **created(resources.Donation, "Record a donation"))
 def record_donation(
-    code: str, body: DonationIn, principal: TreasurerDep, ledger: LedgerDep,
-    views: ReadModelsDep, settings: SettingsDep, response: Response,
+    code: str, body: DonationIn, principal: TreasurerDep, donations: DonationsDep,
+    visible: VisibilityDep, settings: SettingsDep, response: Response,
 ) -> Any:
-    written = ledger.record_donation(
-        code, body.sponsor_id, body.amount.money,
-        body.credited.money if body.credited else None,
+    # concurrent donations share a transaction (group commit), each still atomic
+    written = donations.record(
+        principal.name, code=code, sponsor_id=body.sponsor_id, amount=body.amount.money,
+        credited=body.credited.money if body.credited else None,
         received_on=body.received_on, method=body.method, reference=body.reference,
-        pledge_id=body.pledge_id, actor=principal.name, donation_id=body.id,
+        pledge_id=body.pledge_id, donation_id=body.id or uuid4(),
     )
-    return answer(written, response, views, settings, resources.recorded)
+    return answer(written, response, visible, settings, resources.recorded)
 
 
 @router.post("/{donation_id}/reverse", **created(resources.DonationReversed,
                                                  "Reverse a donation"))
 def reverse_donation(
     code: str, donation_id: UUID, body: ReverseIn, principal: TreasurerDep, ledger: LedgerDep,
-    views: ReadModelsDep, settings: SettingsDep, response: Response,
+    visible: VisibilityDep, settings: SettingsDep, response: Response,
 ) -> Any:
     written = ledger.reverse_donation(code, donation_id, body.reason, actor=principal.name,
                                       write_id=body.id, reversed_on=body.reversed_on)
-    return answer(written, response, views, settings, resources.recorded)
+    return answer(written, response, visible, settings, resources.recorded)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 
 from api import resources
-from api.deps import LedgerDep, ReadModelsDep, ReaderDep, SettingsDep, TreasurerDep
+from api.deps import LedgerDep, ReadModelsDep, ReaderDep, SettingsDep, TreasurerDep, VisibilityDep
 from api.models import CloseIn, FundIn
 from api.writes import answer, created
 from ledger.domain.errors import FundNotFound
@@ -20,14 +20,14 @@ MAX_SEQ = 2**62
 
 @router.post("", **created(resources.FundOpened, "Open a fund"))
 def open_fund(
-    body: FundIn, principal: TreasurerDep, ledger: LedgerDep, views: ReadModelsDep,
+    body: FundIn, principal: TreasurerDep, ledger: LedgerDep, visible: VisibilityDep,
     settings: SettingsDep, response: Response,
 ) -> Any:
     written = ledger.open_fund(
         body.code, body.name, body.currency, purpose=body.purpose, restricted=body.restricted,
         actor=principal.name, write_id=body.id, opened_on=body.opened_on,
     )
-    return answer(written, response, views, settings, resources.recorded)
+    return answer(written, response, visible, settings, resources.recorded)
 
 
 @router.get("", response_model=resources.FundList, summary="Every fund with its figures")
@@ -43,13 +43,13 @@ def get_fund(code: str, principal: ReaderDep, views: ReadModelsDep) -> Any:
 @router.post("/{code}/close", **created(resources.FundClosed,
                                         "Close a fund (no cash, no outstanding pledge)"))
 def close_fund(
-    code: str, principal: TreasurerDep, ledger: LedgerDep, views: ReadModelsDep,
+    code: str, principal: TreasurerDep, ledger: LedgerDep, visible: VisibilityDep,
     settings: SettingsDep, response: Response, body: Annotated[CloseIn | None, Body()] = None,
 ) -> Any:
     body = body or CloseIn()
     written = ledger.close_fund(code, actor=principal.name, write_id=body.id,
                                 closed_on=body.closed_on)
-    return answer(written, response, views, settings, resources.recorded)
+    return answer(written, response, visible, settings, resources.recorded)
 
 
 @router.get("/{code}/events", response_model=resources.History,

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from api import resources
-from api.deps import LedgerDep, ReadModelsDep, SettingsDep, SponsorReaderDep, TreasurerDep
+from api.deps import LedgerDep, SettingsDep, SponsorReaderDep, TreasurerDep, VisibilityDep
 from api.models import SponsorIn
 from api.writes import answer, created
 from ledger.domain.errors import SponsorNotFound
@@ -18,12 +18,12 @@ router = APIRouter(prefix="/v1/sponsors", tags=["sponsors"])
 
 @router.post("", **created(resources.Sponsor, "Register a sponsor"))
 def register_sponsor(
-    body: SponsorIn, principal: TreasurerDep, ledger: LedgerDep, views: ReadModelsDep,
+    body: SponsorIn, principal: TreasurerDep, ledger: LedgerDep, visible: VisibilityDep,
     settings: SettingsDep, response: Response,
 ) -> Any:
     written = ledger.register_sponsor(body.name, body.kind, body.email, actor=principal.name,
                                       sponsor_id=body.id)
-    return answer(written, response, views, settings, dict)
+    return answer(written, response, visible, settings, dict)
 
 
 @router.get("/{sponsor_id}", response_model=resources.Sponsor, summary="A sponsor")

@@ -1,0 +1,85 @@
+"""Group commit of donations on PostgreSQL: concurrent donations share transactions, each
+stays atomic, a refused one never affects the others, and each is recorded exactly once."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import date
+from typing import Any
+
+import pytest
+
+from api.group_commit import DonationGroupCommit
+from ledger.application import Ledger
+from ledger.domain.errors import LedgerError
+from ledger.domain.money import Money
+
+pytestmark = pytest.mark.postgres
+
+
+class CountingLedger(Ledger):
+    """The real ledger, counting how many donations each batch call carried."""
+
+    batches: list[int]
+
+    def record_donations(self, batch, *, actor):  # type: ignore[override]
+        self.batches.append(len(batch))
+        return super().record_donations(batch, actor=actor)
+
+
+@pytest.fixture(name="ledger")
+def _ledger(pg_settings):
+    """A counting ledger on a fresh PostgreSQL schema with funds F0..F3 and one sponsor."""
+    from ledger.storage import environment
+
+    app = CountingLedger(environment(pg_settings))
+    app.batches = []
+    for i in range(4):
+        app.open_fund(f"F{i}", f"Fund {i}", actor="t")
+    yield app
+    app.close()
+
+
+def donation(sponsor: uuid.UUID, code: str, **changes: Any) -> dict[str, Any]:
+    item = {"code": code, "sponsor_id": sponsor, "amount": Money.parse("1000", "VND"),
+            "credited": None, "received_on": date(2025, 9, 1), "method": "cash",
+            "reference": "", "pledge_id": None, "donation_id": uuid.uuid4()}
+    item.update(changes)
+    return item
+
+
+def test_concurrent_donations_share_transactions_and_a_refused_one_affects_no_other(ledger):
+    sponsor = uuid.UUID(ledger.register_sponsor("S", "clan", actor="t").result["id"])
+    commit = DonationGroupCommit(ledger)
+    items = [donation(sponsor, f"F{i % 4}") for i in range(60)]
+    # refused on their own: an unknown fund, an unknown sponsor, a foreign gift uncredited
+    items[7]["code"] = "NOPE"
+    items[23]["sponsor_id"] = uuid.uuid4()
+    items[41]["amount"] = Money.parse("10.00", "EUR")
+    # a retry of one donation, sent at the same time as the original
+    items.append(dict(items[10]))
+    answers: dict[int, Any] = {}
+    start = threading.Barrier(len(items))
+
+    def send(i: int) -> None:
+        start.wait()
+        try:
+            answers[i] = commit.record("t", **items[i])
+        except LedgerError as e:
+            answers[i] = e
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(items))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    refused = sorted(i for i, a in answers.items() if isinstance(a, LedgerError))
+    assert refused == [7, 23, 41]
+    created = [i for i, a in answers.items() if not isinstance(a, LedgerError) and a.created]
+    assert len(created) == 57
+    assert sorted([answers[10].created, answers[60].created]) == [False, True]
+    assert answers[10].result == answers[60].result
+    assert max(ledger.batches, default=0) > 1, "no two donations shared a transaction"
+    total = sum(int(ledger.figures(f"F{i}")["received_total"].minor) for i in range(4))
+    assert total == 57 * 1000

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ledger.domain.money import Money
-from ledger.statements.formatting import Lang, day, moment
+from ledger.statements.formatting import LOCAL_TZ, Lang, day, moment
 from ledger.statements.labels import label
 from ledger.statements.model import FundFigures, FundStatement, SponsorTotals, Statement
 
@@ -61,7 +61,7 @@ def statement_lines(statement: Statement, lang: Lang) -> Iterator[Line]:
     yield Line("sponsor", description=statement.sponsor.name)
     yield Line("period", day=start, description=label(
         "period_range", lang, start=day(start, lang), end=day(end, lang)))
-    yield Line("known_at", day=statement.known_at.date(),
+    yield Line("known_at", day=statement.known_at.astimezone(LOCAL_TZ).date(),
                description=moment(statement.known_at, lang))
     for fund in statement.funds:
         yield from fund_lines(statement, fund, lang)

@@ -304,5 +304,10 @@ def test_the_read_models_are_compared_with_a_replay(books, monkeypatch):
                        " WHERE code = ?", ("CT",))
         found = problems(app, read_models=models)
         assert any(f == "CT" and "read model received_total" in p for f, _, p in found)
+        with models.db.transaction() as tx:
+            tx.execute(f"UPDATE {models.events.t('fund_history')} SET actor = 'mallory'"
+                       " WHERE seq = 2")
+        found = problems(app, read_models=models)
+        assert ("TT", 2, "the history read model differs in ['actor']") in found
     finally:
         models.close()

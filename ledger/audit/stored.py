@@ -63,6 +63,17 @@ class StoredEvents:
                " ORDER BY originator_version LIMIT {p}")
         return self._query(sql, (fund_id, after, self.page))
 
+    def fund_row(self, fund_id: UUID, seq: int) -> FundRow | None:
+        """The fund's stored event with this seq, if there is one."""
+        if self.kind == "memory":
+            found = self.recorder.select_events(fund_id, gt=seq - 1, lte=seq)
+            return (found[0].originator_version, found[0].topic, found[0].state) if found \
+                else None
+        sql = (f"SELECT originator_version, topic, state FROM {self.table}"
+               " WHERE originator_id = {p} AND originator_version = {p}")
+        rows = self._query(sql, (fund_id, seq))
+        return tuple(rows[0]) if rows else None
+
     # ---- the whole store ----------------------------------------------------------------
 
     def all_rows(self, after: int = 0) -> Iterator[StoreRow]:

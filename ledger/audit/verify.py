@@ -123,11 +123,13 @@ class Verifier:
         report = self.report
         log = MerkleLog()
         since = self.since
-        seen_models, position = self._read_models()
-        snapshot: dict[str, dict[str, Any]] | None = None
+        seen_models, positions = self._read_models()
+        #: the funds as the events made them at each read model's position
+        snapshots: dict[int, dict[str, dict[str, Any]]] = {}
+        pending = sorted(set(positions.values()))
         for n, originator, seq, topic, state in self.store.all_rows():
-            if position is not None and snapshot is None and n > position:
-                snapshot = self._figures_now()
+            while pending and n > pending[0]:
+                snapshots[pending.pop(0)] = self._figures_now()
             log.append(leaf(originator, seq, topic, state))
             if since is not None and log.size == since.size:
                 self._check_since(log)
@@ -147,8 +149,11 @@ class Verifier:
             report.add(name, seq, f"transfer {transfer_id}: its transferred-{other} side "
                                   "is missing")
         report.funds = len(self.chains)
+        for position in pending:
+            snapshots[position] = self._figures_now()
         if seen_models is not None:
-            self._compare(seen_models, snapshot if snapshot is not None else self._figures_now())
+            self._compare(seen_models, snapshots[positions["balances"]])
+            self._compare_history(snapshots[positions["history"]])
         return report
 
     # ---- one fund event ---------------------------------------------------------------
@@ -241,13 +246,13 @@ class Verifier:
     def _check_witnessed(self) -> None:
         for originator, seq, hash_, receipt_id in self.witnessed:
             name = self.chains[originator].name if originator in self.chains else originator
-            rows = list(self.store.fund_rows(_uuid(originator), after=seq - 1))
-            if not rows or rows[0][0] != seq:
+            row = self.store.fund_row(_uuid(originator), seq)
+            if row is None:
                 self.report.add(name, seq, f"missing: its write (receipt {_uuid(receipt_id)}) "
                                            "recorded it (a deleted event?)")
                 continue
             try:
-                stored = loads(rows[0][2])["hash"]
+                stored = loads(row[2])["hash"]
             except (ValueError, KeyError, TypeError):
                 stored = None
             if stored != hash_:
@@ -266,22 +271,23 @@ class Verifier:
 
     # ---- read models ----------------------------------------------------------------------
 
-    def _read_models(self) -> tuple[list[dict[str, Any]] | None, int | None]:
-        """The balances read model's funds and the position they reflect (read so that no
-        event was processed between the two)."""
+    def _read_models(self) -> tuple[list[dict[str, Any]] | None, dict[str, int]]:
+        """The balances read model's funds, and the position of the balances and history
+        views (read so that no event was processed meanwhile)."""
         rm = self.read_models
         if rm is None:
-            return None, None
-        tracking = [rm.balances.tracking]
+            return None, {}
+        names = {"balances": rm.balances.tracking, "history": rm.events.tracking}
         for _ in range(20):
-            before = rm.db.positions(tracking)[tracking[0]]
+            before = rm.db.positions(list(names.values()))
             funds = rm.funds()
-            if rm.db.positions(tracking)[tracking[0]] == before:
+            if rm.db.positions(list(names.values())) == before:
+                positions = {view: before[tracking] for view, tracking in names.items()}
                 self.report.read_models_checked = True
-                self.report.read_models_position = before
-                return funds, before
+                self.report.read_models_position = positions["balances"]
+                return funds, positions
         self.report.add(None, None, "the read models kept moving: not compared")
-        return None, None
+        return None, {}
 
     def _figures_now(self) -> dict[str, dict[str, Any]]:
         return {c.name: {"seq": c.seq, "last_hash": c.last_hash, "currency": c.figures.currency,
@@ -309,6 +315,44 @@ class Verifier:
                                                   f"{_show(expected)}")
         for code in replayed.keys() - shown:
             report.add(code, None, "the read model does not show this fund")
+
+
+    def _compare_history(self, replayed: dict[str, dict[str, Any]]) -> None:
+        """Each fund's history read model, event by event, against the stored events: at
+        least up to the view's position, and nothing the events do not hold."""
+        from ledger.audit.decode import record
+        from ledger.domain.errors import FundNotFound
+
+        rm, report = self.read_models, self.report
+        for originator, c in self.chains.items():
+            due = replayed.get(c.name, {}).get("seq", 0)
+            stored = self.store.fund_rows(_uuid(originator))
+            after, seen = 0, 0
+            while True:
+                try:
+                    page = rm.history(c.name, after, 1000)
+                except FundNotFound:
+                    page = []
+                for shown in page:
+                    row = next(stored, None)
+                    if row is None or row[0] != shown["seq"]:
+                        report.add(c.name, shown["seq"], "the history read model shows an "
+                                                         "event that is not stored there")
+                        page = []
+                        break
+                    seq, topic, raw = row
+                    mine = record(c.name, c.figures.currency, seq, fund_type(topic) or "",
+                                  loads(raw))
+                    if shown != mine:
+                        fields = sorted(k for k in mine if shown.get(k) != mine[k])
+                        report.add(c.name, seq, f"the history read model differs in {fields}")
+                    seen = seq
+                if len(page) < 1000:
+                    break
+                after = page[-1]["seq"]
+            if seen < due:
+                report.add(c.name, seen + 1, f"the history read model lacks seqs "
+                                             f"{seen + 1}–{due}, which it has processed")
 
 
 def _show(money: Any) -> str:

@@ -537,12 +537,19 @@ class Ledger(Application[UUID]):
         fund_ids = [Fund.id_for(code) for code in codes]
         for attempt in range(self.max_attempts):
             with self._locked(fund_ids):
+                funds: list[Fund] = []
                 try:
-                    funds = [self._load(i, c) for i, c in zip(fund_ids, codes)]
+                    funds.extend(self._load(i, c) for i, c in zip(fund_ids, codes))
                     versions = [fund.version for fund in funds]
                     result = command(*funds)
                 except LedgerError:
-                    self._forget(fund_ids)
+                    # A refusal must rest on the fund as stored, not on a cached copy that
+                    # another process has since moved on: catch up and decide again.
+                    if any(fund.pending_events for fund in funds):
+                        self._forget(fund_ids)
+                        continue
+                    if not self._caught_up(funds):
+                        continue
                     if client_chose_id and (prior := self._replay(write_id, kind, fp)):
                         return prior
                     raise
@@ -595,8 +602,7 @@ class Ledger(Application[UUID]):
         fund_id = Fund.id_for(code)
         with self._locked([fund_id]):
             fund = self._load(fund_id, code)
-            for e in self.events.get(fund_id, gt=fund.version):
-                e.mutate(fund)
+            self._caught_up([fund])
             self._remember(fund)
             yield fund
 
@@ -612,6 +618,16 @@ class Ledger(Application[UUID]):
         if not isinstance(fund, Fund):
             raise FundNotFound(code)
         return fund
+
+    def _caught_up(self, funds: Sequence[Fund]) -> bool:
+        """Applies to the cached funds any events stored since they were loaded; whether
+        there were none."""
+        current = True
+        for fund in funds:
+            for e in self.events.get(fund.id, gt=fund.version):
+                e.mutate(fund)
+                current = False
+        return current
 
     def _remember(self, fund: Fund) -> None:
         with self._cache_lock:

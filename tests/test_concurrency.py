@@ -139,3 +139,15 @@ def test_the_same_write_sent_concurrently_is_recorded_once(durable_settings):
     assert ledgers[0].figures("TT")["received_total"] == vnd(1077)
     for ledger in ledgers:
         ledger.close()
+
+
+def test_a_refusal_rests_on_the_stored_fund_not_on_a_stale_cached_copy(durable_settings):
+    """Another process's donation makes room: this process's allocation is not refused."""
+    sponsor, _ = _prepare(durable_settings)
+    here, elsewhere = open_ledger(durable_settings), open_ledger(durable_settings)
+    assert here.figures("TT")["available"] == vnd(0)  # cached here
+    elsewhere.record_donation("TT", sponsor, vnd(500), received_on=D, method="cash", actor="w")
+    here.allocate("TT", "round two", vnd(400), actor="w")
+    assert here.figures("TT")["available"] == vnd(100)
+    here.close()
+    elsewhere.close()

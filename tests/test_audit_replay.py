@@ -216,3 +216,38 @@ def test_a_backdated_donation_changes_the_past_only_as_known_after_it_was_record
             replay(app, "NOPE")
     finally:
         app.close()
+
+
+def test_the_cli_replays_a_fund_and_refuses_a_time_without_offset(sqlite_settings, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from ledger.cli import main
+    from ledger.settings import get_settings
+
+    app = open_ledger(sqlite_settings)
+    sponsor = UUID(app.register_sponsor("BIDV", "organization", actor="t").result["id"])
+    app.open_fund("TT", "Thien Tam", actor="t", opened_on=date(2025, 6, 1))
+    app.record_donation("TT", sponsor, vnd(5_000_000), received_on=date(2025, 6, 20),
+                        method="bank", actor="t")
+    app.close()
+    monkeypatch.delenv("LEDGER_DATABASE_URL", raising=False)
+    monkeypatch.setenv("LEDGER_SQLITE_PATH", str(sqlite_settings.sqlite_path))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        r = runner.invoke(main, ["audit", "replay", "--fund", "TT", "--as-of", "2025-06-30",
+                                 "--json"])
+        assert r.exit_code == 0, r.output
+        body = json.loads(r.output)
+        assert (body["figures"]["cash"], body["seq"]) == ("5000000", 2)
+        early = runner.invoke(main, ["audit", "replay", "--fund", "TT", "--as-of", "2025-06-19"])
+        assert early.exit_code == 0 and "cash" in early.output and " 0 VND" in early.output
+        naive = runner.invoke(main, ["audit", "replay", "--fund", "TT", "--known-at",
+                                     "2025-06-30T10:00:00"])
+        assert naive.exit_code == 2 and "offset" in naive.output
+        missing = runner.invoke(main, ["audit", "replay", "--fund", "NOPE"])
+        assert missing.exit_code == 1 and "NOPE" in missing.output
+    finally:
+        get_settings.cache_clear()

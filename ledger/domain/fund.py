@@ -2,13 +2,7 @@
 
 All amounts in the state are integers in minor units of the fund's currency (VND and JPY
 have none, so a minor unit is one đồng or one yen; USD and EUR count cents). Every figure
-is non-negative. The figures of SPEC §2:
-
-- received   = donations − reversed donations
-- cash       = received + transferred_in − transferred_out − disbursed + returned
-- allocated_unspent = allocations − released − disbursements
-- available  = cash − allocated_unspent
-- pledged_outstanding = Σ over active pledges of max(0, pledged − donations applied)
+is non-negative. The figures of SPEC §2 are defined in `ledger.domain.figures`.
 
 A public command checks its rules and raises a named `LedgerError`; only then does it
 emit an event. Event bodies (the `@event` methods) only change state and run again on
@@ -27,6 +21,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from ledger.domain import chain, values
+from ledger.domain import figures as spec
 from ledger.domain.errors import (
     AllocationNotFound,
     AlreadyReversed,
@@ -139,13 +134,8 @@ class Fund(Aggregate):
 
     @property
     def cash(self) -> int:
-        return (
-            self.received
-            + self.transferred_in
-            - self.transferred_out
-            - self.disbursed
-            + self.returned
-        )
+        return spec.cash(self.received, self.transferred_in, self.transferred_out,
+                            self.disbursed, self.returned)
 
     @property
     def available(self) -> int:
@@ -153,23 +143,18 @@ class Fund(Aggregate):
 
     @property
     def pledged_outstanding(self) -> int:
-        return sum(
-            max(0, p["amount"] - p["applied"]) for p in self.pledges.values() if p["active"]
+        return spec.pledged_outstanding(
+            (p["amount"], p["applied"], p["active"]) for p in self.pledges.values()
         )
 
     def figures(self) -> dict[str, Money]:
         """Every figure of SPEC §2, as money of the fund's currency."""
-        minor = {
-            "received_total": self.received,
-            "cash": self.cash,
-            "allocated_unspent": self.allocated_unspent,
-            "available": self.available,
-            "pledged_outstanding": self.pledged_outstanding,
-            "transferred_in": self.transferred_in,
-            "transferred_out": self.transferred_out,
-            "disbursed_total": self.disbursed,
-            "returned_total": self.returned,
-        }
+        minor = spec.figures(
+            received=self.received, transferred_in=self.transferred_in,
+            transferred_out=self.transferred_out, disbursed=self.disbursed,
+            returned=self.returned, allocated_unspent=self.allocated_unspent,
+            outstanding=self.pledged_outstanding,
+        )
         return {name: self.money(value) for name, value in minor.items()}
 
     @property

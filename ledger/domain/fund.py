@@ -135,7 +135,7 @@ class Fund(Aggregate):
     @property
     def cash(self) -> int:
         return spec.cash(self.received, self.transferred_in, self.transferred_out,
-                            self.disbursed, self.returned)
+                         self.disbursed, self.returned)
 
     @property
     def available(self) -> int:

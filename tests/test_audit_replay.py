@@ -251,3 +251,13 @@ def test_the_cli_replays_a_fund_and_refuses_a_time_without_offset(sqlite_setting
         assert missing.exit_code == 1 and "NOPE" in missing.output
     finally:
         get_settings.cache_clear()
+
+
+def test_the_audit_fold_knows_every_event_type_of_the_fund():
+    from ledger.audit.fold import APPLY
+    from ledger.domain.fund import Fund
+
+    recorded = {name for name, cls in vars(Fund).items()
+                if isinstance(cls, type) and issubclass(cls, Fund.Event)
+                and cls is not Fund.Event and name != "Created"}
+    assert recorded == set(APPLY)

@@ -81,6 +81,7 @@ def covered() -> frozenset[int]:
     return frozenset(CODEPOINTS & set(TTFont(_source("")).getBestCmap()))
 
 
+@lru_cache(maxsize=1 << 16)  # statements repeat the same names, schools and amounts
 def printable(text: str) -> str:
     """The text as the statement font can draw it: NFC, unknown characters as '?'."""
     text = unicodedata.normalize("NFC", text)

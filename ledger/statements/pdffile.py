@@ -183,7 +183,8 @@ class _Document(FPDF):
         width = self._widths.get(key)
         if width is None:
             cw = self.current_font.cw
-            width = self._widths[key] = sum(cw[ord(c)] for c in text) * self.font_size / 1000
+            width = self._widths[key] = (sum(map(cw.__getitem__, map(ord, text)))
+                                         * self.font_size / 1000)
         return width
 
     def _fit(self, text: str, width: float) -> str:

@@ -133,8 +133,12 @@ class _Document(FPDF):
                     self.add_page()
                     self._table_header(columns, widths)
                 self.set_font(fonts.FAMILY, "B" if index in bold_rows else "", _BODY)
-                self._row(columns, widths, [self._fit(text, width) for text, width in
-                                            zip(row, widths)], self.get_y())
+                # an amount is never cut: it is set smaller if it must be (see _row)
+                self._row(columns, widths,
+                          [fonts.printable(text) if column.align == "R" else
+                           self._fit(text, width)
+                           for column, text, width in zip(columns, row, widths)],
+                          self.get_y())
                 self.set_y(self.get_y() + _ROW)
             if index + 1 == len(rows) or not isinstance(rows[index + 1], str):
                 self.set_draw_color(*_RULE)
@@ -172,10 +176,15 @@ class _Document(FPDF):
         for column, width, text in zip(columns, widths, texts):
             if text:
                 if column.align == "R":
-                    at = x + width - self.c_margin - self._width(text)
+                    room = width - 2 * self.c_margin
+                    size = self.font_size_pt
+                    if self._width(text) > room:
+                        self.set_font_size(size * room / self._width(text))
+                    self.text(x + width - self.c_margin - self._width(text), baseline, text)
+                    if self.font_size_pt != size:
+                        self.set_font_size(size)
                 else:
-                    at = x + self.c_margin
-                self.text(at, baseline, text)
+                    self.text(x + self.c_margin, baseline, text)
             x += width
 
     def _width(self, text: str) -> float:
@@ -197,16 +206,12 @@ class _Document(FPDF):
             text = text[:-1]
         return text + "…"
 
-    def _wrap(self, text: str, width: float) -> list[str]:
-        """The words of a header on at most two lines, the second cut to fit."""
-        room = width - 2 * self.c_margin
-        words = fonts.printable(text).split()
-        first = ""
-        while words and self._width((first + " " + words[0]).strip()) <= room:
-            first = (first + " " + words.pop(0)).strip()
-        if not first:
-            return [self._fit(" ".join(words), width)]
-        return [first, self._fit(" ".join(words), width)] if words else [first]
+    def _wrap(self, text: str, width: float, most: int = 3) -> list[str]:
+        """The words of a header on at most `most` lines, the last cut to fit."""
+        lines = self._lines(fonts.printable(text), width - 2 * self.c_margin)
+        if len(lines) > most:
+            lines = lines[: most - 1] + [" ".join(lines[most - 1:])]
+        return [self._fit(line, width) for line in lines]
 
 
 def render_pdf(statement: Statement, lang: Lang) -> bytes:
@@ -247,8 +252,8 @@ def _summary(pdf: _Document, statement: Statement, lang: Lang) -> None:
     if not statement.funds:
         pdf.text_line(label("no_funds", lang))
         return
-    columns = [Column(label("fund", lang), 44)] + [
-        Column(label(key, lang), 20, "R") for key in ("opening_given", "received", "reversed",
+    columns = [Column(label("fund", lang), 34)] + [
+        Column(label(key, lang), 22, "R") for key in ("opening_given", "received", "reversed",
                                                       "closing_given", "closing_outstanding",
                                                       "closing_overdue")]
     keys = ("opening_given", "received", "reversed", "closing_given", "closing_outstanding",

@@ -312,3 +312,17 @@ def test_statement_file_names_are_plain_ascii(demo, tmp_path):
         name = file_name(statement, "pdf")
         assert name.isascii() and "/" not in name and " " not in name
         Path(tmp_path / name).write_bytes(b"")
+
+
+def test_the_largest_amount_is_printed_whole_never_cut():
+    app = open_ledger(Settings(database_url="memory:"))
+    app.open_fund("BIG", "Quỹ rất lớn", actor="t", opened_on=date(2025, 1, 1))
+    sponsor = UUID(app.register_sponsor("Ngân hàng TMCP Ngoại thương Việt Nam", "organization",
+                                        actor="t").result["id"])
+    app.record_donation("BIG", sponsor, Money(999_999_999_999_999, "VND"),
+                        received_on=date(2025, 2, 1), method="bank_transfer", actor="t")
+    (statement,) = statements_for(app, date(2025, 1, 1), date(2025, 12, 31))
+    text = pdf_text(render(statement, "pdf", "en"))
+    # the summary's totals, the sponsor's totals, the gift and the fund's figures
+    assert text.count("VND 999,999,999,999,999") >= 8
+    assert "999,…" not in text and "…" not in text.split("Summary")[1].split("Fund:")[0]

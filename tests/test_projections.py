@@ -21,7 +21,7 @@ from ledger.projections import ReadModels
 from ledger.projections.facade import VIEWS
 from ledger.settings import Settings, get_settings
 from ledger.storage import open_ledger
-from test_projections_workload import Workload
+from test_projections_workload import Workload, tables
 
 
 @pytest.fixture(name="live")
@@ -32,16 +32,6 @@ def _live(durable_settings: Settings) -> Iterator[tuple[Ledger, ReadModels]]:
     yield app, models
     models.stop()
     app.close()
-
-
-def tables(models: ReadModels) -> dict[str, list[tuple]]:
-    """Every row of every view table, in a stable order."""
-    out = {}
-    with models.db.transaction() as tx:
-        for view in models.views:
-            for table in view.table_names():
-                out[table] = sorted(tx.all(f"SELECT * FROM {view.t(table)}"), key=repr)
-    return out
 
 
 def vnd(minor: int) -> Money:

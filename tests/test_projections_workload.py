@@ -133,6 +133,16 @@ class _Nothing(LedgerError):
         super().__init__("nothing to act on")
 
 
+def tables(models: ReadModels) -> dict[str, list[tuple]]:
+    """Every row of every view table, in a stable order."""
+    out = {}
+    with models.db.transaction() as tx:
+        for view in models.views:
+            for table in view.table_names():
+                out[table] = sorted(tx.all(f"SELECT * FROM {view.t(table)}"), key=repr)
+    return out
+
+
 # ---- every figure of the balances view equals a replay ------------------------------------
 
 

@@ -88,7 +88,7 @@ class StoredEvents:
         if self.kind == "sqlite":
             sql = (f"SELECT rowid, originator_id, originator_version, topic, state"
                    f" FROM {self.table} WHERE rowid > ? ORDER BY rowid LIMIT ?")
-            return [(n, UUID(o).hex, v, t, s) for n, o, v, t, s in
+            return [(n, o if len(o) == 32 else UUID(o).hex, v, t, s) for n, o, v, t, s in
                     self._query(sql, (after, self.page))]
         sql = (f"SELECT notification_id, originator_id, originator_version, topic, state"
                f" FROM {self.table} WHERE notification_id > %s"
@@ -104,8 +104,11 @@ class StoredEvents:
         if self.kind == "sqlite":
             params = tuple(p.hex if isinstance(p, UUID) else p for p in params)
             with self.recorder.datastore.transaction(commit=False) as c:
+                # plain tuples, not the pool's sqlite3.Row: lighter, and of only atomic
+                # values, so the garbage collector stops tracking them
+                c.sqlite_cursor.row_factory = None
                 c.execute(sql.replace("{p}", "?"), params)
-                return c.fetchall()  # sqlite3.Row: indexable and unpackable
+                return c.fetchall()
         from psycopg.rows import tuple_row
 
         with self.recorder.datastore.get_connection() as conn:

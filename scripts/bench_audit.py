@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import gc
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -162,6 +163,8 @@ def main() -> None:
     parser.add_argument("--no-beancount", action="store_true", help="skip Beancount")
     parser.add_argument("--domain", action="store_true",
                         help="also time Fund.replay over library event objects")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite and Beancount "
+                                                            "files (printed)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench_audit_"))
@@ -212,6 +215,7 @@ def main() -> None:
                   f"{exported:.1f} s ({path.stat().st_size / 1e6:.0f} MB)")
             from beancount import loader
 
+            loader.initialize(use_cache=False)  # a cold load, every time
             gc.collect()
             t = time.perf_counter()
             entries, errors, _ = loader.load_file(str(path))
@@ -233,6 +237,10 @@ def main() -> None:
               f"available {figures.money()['available']}")
     finally:
         app.close()
+        if args.keep:
+            print(f"files kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
         if schema:
             import psycopg
 

@@ -1,10 +1,11 @@
 """`ledger statements` run as the real command in a subprocess, on SQLite and PostgreSQL:
 one sponsor's file, and every sponsor's files with one that cannot be written reported at
-the end while all the others are written."""
+the end while all the others are written; `ledger audit statement` checks the digests."""
 
 from __future__ import annotations
 
 import io
+import sqlite3
 import subprocess
 import sys
 from datetime import date
@@ -21,6 +22,7 @@ from ledger.settings import Settings
 from ledger.statements.batch import write_statements
 from ledger.statements.books import read_books
 from ledger.statements.build import StatementBuilder
+from ledger.statements.model import Statement
 from ledger.statements.render import file_name
 from ledger.storage import open_ledger
 from test_import_cli import environment
@@ -108,3 +110,42 @@ def test_the_batch_writer_reports_progress_for_every_sponsor(demo_store, tmp_pat
     assert sorted(seen) == sorted((s["id"], True) for s in sponsors)
     assert sorted(report.written) == sorted((tmp_path / "out").glob("*.csv"))
     assert report.failures == []
+
+
+def test_an_auditor_confirms_a_statements_digests_and_catches_a_rewritten_history(tmp_path):
+    settings = Settings(sqlite_path=tmp_path / "ledger.sqlite3")
+    app = open_ledger(settings)
+    app.open_fund("TT", "Quỹ Thiện Tâm", actor="t", opened_on=date(2025, 1, 1))
+    sponsor = app.register_sponsor("Lê Thị Mai", "individual", actor="t").result["id"]
+    app.record_donation("TT", UUID(sponsor), Money(3_000_000, "VND"),
+                        received_on=date(2025, 3, 1), method="cash", actor="t")
+    app.close()
+    written = run(settings, "--sponsor", sponsor, "--from", "2025-01-01", "--to", "2025-12-31",
+                  "--format", "json", "--out", str(tmp_path / "out"))
+    assert written.returncode == 0, written.stderr
+    (path,) = (tmp_path / "out").glob("*.json")
+
+    def audit_statement() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([LEDGER, "audit", "statement", str(path)],
+                              env=environment(settings), capture_output=True, text=True,
+                              timeout=120)
+
+    ok = audit_statement()
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("ok       TT: event #2 has the hash")
+    # someone rewrites the stored gift (and its hash) behind the statement's back
+    digest = Statement.model_validate_json(path.read_bytes()).funds[0].digest
+    with sqlite3.connect(settings.sqlite_path) as db:
+        (state,) = [row[0] for row in db.execute(
+                        "SELECT state FROM stored_events WHERE originator_version = 2")
+                    if digest.hash.encode() in bytes(row[0])]
+        db.execute("UPDATE stored_events SET state = ? WHERE state = ?",
+                   (bytes(state).replace(digest.hash.encode(), b"0" * 64), state))
+    changed = audit_statement()
+    assert changed.returncode == 1
+    assert f"CHANGED  TT: event #2 now has hash {'0' * 64}" in changed.stdout
+    bad = tmp_path / "not-a-statement.json"
+    bad.write_text("{}")
+    refused = subprocess.run([LEDGER, "audit", "statement", str(bad)], env=environment(settings),
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "is not a JSON statement" in refused.stderr

@@ -1,4 +1,5 @@
-"""`ledger statements`: sponsor statement files, for one sponsor or for all of them."""
+"""`ledger statements`: sponsor statement files, for one sponsor or for all of them; and
+`ledger audit statement FILE.json`: an auditor's check of a statement's digests."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ledger.cli import main
 from ledger.cli._common import ledger_app, parse_date, parse_time
+from ledger.cli.audit import audit
 from ledger.domain.errors import LedgerError
 from ledger.statements.batch import Failure, write_statements
 from ledger.statements.books import read_books
 from ledger.statements.build import StatementBuilder, period
 from ledger.statements.formatting import LANGS
+from ledger.statements.model import Statement
 from ledger.statements.render import FORMATS
+from ledger.statements.verify import check_digests
 
 
 @main.command()
@@ -101,3 +105,23 @@ def _sponsor_id(value: str) -> str:
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a sponsor id (a UUID)",
                                  param_hint="--sponsor") from None
+
+
+@audit.command("statement")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify_statement(path: Path) -> None:
+    """Check a JSON statement's digests: each fund's history behind it is unchanged.
+
+    Exits 1 if an event a digest names is missing or has another hash. Run `ledger audit
+    verify` too: it proves every fund's chain, so the earlier events are unchanged."""
+    try:
+        statement = Statement.model_validate_json(path.read_bytes())
+    except ValueError as e:
+        raise click.ClickException(f"{path} is not a JSON statement: "
+                                   f"{str(e).splitlines()[0]}") from None
+    checks = check_digests(ledger_app(), [fund.digest for fund in statement.funds])
+    for check in checks:
+        mark = "ok" if check.ok else "CHANGED"
+        click.echo(f"{mark:8} {check.digest.fund}: {check.detail}")
+    if not all(check.ok for check in checks):
+        sys.exit(1)

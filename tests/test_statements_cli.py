@@ -36,6 +36,17 @@ def run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=300)
 
 
+def one_gift(settings: Settings) -> str:
+    """A fund TT with one gift of 3,000,000 VND from Lê Thị Mai; her id."""
+    app = open_ledger(settings)
+    app.open_fund("TT", "Quỹ Thiện Tâm", actor="t", opened_on=date(2025, 1, 1))
+    sponsor = app.register_sponsor("Lê Thị Mai", "individual", actor="t").result["id"]
+    app.record_donation("TT", UUID(sponsor), Money(3_000_000, "VND"),
+                        received_on=date(2025, 3, 1), method="cash", actor="t")
+    app.close()
+    return sponsor
+
+
 @pytest.fixture(name="demo_store", scope="module")
 def _demo_store(tmp_path_factory) -> Settings:
     """An SQLite file holding the demo year."""
@@ -70,12 +81,7 @@ def test_all_statements_are_written_and_one_that_fails_is_reported_at_the_end(de
 
 @pytest.mark.postgres
 def test_one_sponsors_workbook_is_written_from_postgresql(pg_settings, tmp_path):
-    app = open_ledger(pg_settings)
-    app.open_fund("TT", "Quỹ Thiện Tâm", actor="t", opened_on=date(2025, 1, 1))
-    sponsor = app.register_sponsor("Lê Thị Mai", "individual", actor="t").result["id"]
-    app.record_donation("TT", UUID(sponsor), Money(3_000_000, "VND"),
-                        received_on=date(2025, 3, 1), method="cash", actor="t")
-    app.close()
+    sponsor = one_gift(pg_settings)
     result = run(pg_settings, "--sponsor", sponsor, "--from", "2025-01-01", "--to",
                  "2025-12-31", "--format", "xlsx", "--lang", "en", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
@@ -114,12 +120,7 @@ def test_the_batch_writer_reports_progress_for_every_sponsor(demo_store, tmp_pat
 
 def test_an_auditor_confirms_a_statements_digests_and_catches_a_rewritten_history(tmp_path):
     settings = Settings(sqlite_path=tmp_path / "ledger.sqlite3")
-    app = open_ledger(settings)
-    app.open_fund("TT", "Quỹ Thiện Tâm", actor="t", opened_on=date(2025, 1, 1))
-    sponsor = app.register_sponsor("Lê Thị Mai", "individual", actor="t").result["id"]
-    app.record_donation("TT", UUID(sponsor), Money(3_000_000, "VND"),
-                        received_on=date(2025, 3, 1), method="cash", actor="t")
-    app.close()
+    sponsor = one_gift(settings)
     written = run(settings, "--sponsor", sponsor, "--from", "2025-01-01", "--to", "2025-12-31",
                   "--format", "json", "--out", str(tmp_path / "out"))
     assert written.returncode == 0, written.stderr

@@ -13,7 +13,7 @@ from typing import Any
 
 from ledger.domain.chain import data_of
 from ledger.projections.database import Tx
-from ledger.projections.view import View, add_funds, directory_ddl, find_fund, kind
+from ledger.projections.view import COLUMN_TYPES, View, add_funds, directory_ddl, find_fund, kind
 
 COLUMNS = ("fund_id", "seq", "notification_id", "type", "effective_on", "recorded_at",
            "actor", "data", "prev_hash", "hash")
@@ -42,10 +42,7 @@ class History(View):
             ))
         add_funds(tx, self.t("fund_history_funds"), [e for _, e in batch])
         # a plain INSERT: an event applied twice is a bug that must fail loudly
-        tx.executemany(
-            f"INSERT INTO {self.t('fund_history')} ({', '.join(COLUMNS)})"
-            f" VALUES ({', '.join('?' * len(COLUMNS))})", rows,
-        )
+        tx.write_rows(self.t("fund_history"), COLUMNS, rows, COLUMN_TYPES)
 
     def history(self, tx: Tx, code: str, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
         fund_id, currency = find_fund(tx, self.t("fund_history_funds"), code)

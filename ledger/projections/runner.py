@@ -21,6 +21,7 @@ import bisect
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import structlog
@@ -69,6 +70,11 @@ class Runner:
         self.poll_interval = poll_interval
         self.on_progress = on_progress
         self.wake = threading.Event()
+        self._reader = ThreadPoolExecutor(1, "projection-read")
+        self._ahead: tuple[int, Future[tuple[Batch, int]]] | None = None
+        # PostgreSQL runs views' transactions side by side; SQLite has one writer at a time
+        self._pool = ThreadPoolExecutor(len(self.views), "projection-view") \
+            if db.postgres and len(self.views) > 1 else None
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._subscription: Any = None
@@ -95,16 +101,34 @@ class Runner:
         (0 when every view is current)."""
         positions = self.db.positions([v.tracking for v in self.views])
         low = min(positions.values())
-        top = self.top()
-        if low >= top:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == low:
+            batch, end = ahead[1].result()
+        else:
+            top = self.top()
+            if low >= top:
+                return 0
+            batch, end = self.read(low, top)
+        if end <= low:
             return 0
-        batch, end = self.read(low, top)
-        for view in self.views:
-            if positions[view.tracking] < end:
+        if len(batch) == self.batch_size:
+            # more to come: read and decode the next page while this one is applied
+            self._ahead = (end, self._reader.submit(self._read_after, end))
+        behind = [v for v in self.views if positions[v.tracking] < end]
+        if self._pool is not None and len(behind) > 1:
+            # each view on a connection of its own: one folds while another's SQL runs
+            for done in [self._pool.submit(self.process, v, batch, low, end) for v in behind]:
+                done.result()
+        else:
+            for view in behind:
                 self.process(view, batch, low, end)
         if self.on_progress:
             self.on_progress()
         return end - low
+
+    def _read_after(self, after: int) -> tuple[Batch, int]:
+        top = self.top()
+        return self.read(after, top) if after < top else ([], after)
 
     def process(self, view: View, batch: Batch, low: int, end: int) -> None:
         """Applies the batch's events after the view's position, and moves the position
@@ -143,6 +167,9 @@ class Runner:
         for thread in self._threads:
             thread.join(timeout=30)
         self._threads = []
+        self._reader.shutdown(wait=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
     def run_forever(self) -> None:
         """Runs in the calling thread (and a listening thread) until `stop`."""

@@ -34,6 +34,10 @@ class View(ABC):
     #: CREATE INDEX statements; `{index}` and `{table}` names get the suffix
     indexes: ClassVar[Sequence[str]] = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        register_types(getattr(cls, "tables", ()))
+
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix
         self.tracking = name_with(self.name, suffix)
@@ -85,17 +89,15 @@ def load(
 ) -> dict[Any, dict[str, Any]]:
     """Rows of `table` whose column `by` is one of `values`, as mutable dicts, by the
     columns `key` (a tuple of them; default: the value of `by`)."""
-    found: dict[Any, dict[str, Any]] = {}
     values = list(dict.fromkeys(values))
-    select = ", ".join(columns)
+    if not values:
+        return {}
     where = [columns.index(c) for c in key] if key else None
     at = columns.index(by)
-    for i in range(0, len(values), 500):
-        chunk = values[i : i + 500]
-        marks = ", ".join("?" * len(chunk))
-        for row in tx.all(f"SELECT {select} FROM {table} WHERE {by} IN ({marks})", chunk):
-            k = tuple(row[j] for j in where) if where else row[at]
-            found[k] = dict(zip(columns, row))
+    found: dict[Any, dict[str, Any]] = {}
+    for row in tx.select_in(table, columns, by, values):
+        k = tuple(row[j] for j in where) if where else row[at]
+        found[k] = dict(zip(columns, row))
     return found
 
 
@@ -103,18 +105,27 @@ def upsert(
     tx: Tx, table: str, columns: Sequence[str], keys: Sequence[str], rows: Iterable[dict[str, Any]]
 ) -> None:
     """Inserts rows (dicts by column), replacing every non-key column of a row already there."""
-    rows = [tuple(r[c] for c in columns) for r in rows]
-    if not rows:
-        return
     others = [c for c in columns if c not in keys]
     update = ", ".join(f"{c} = excluded.{c}" for c in others)
     action = f"DO UPDATE SET {update}" if others else "DO NOTHING"
-    marks = ", ".join("?" * len(columns))
-    tx.executemany(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+    tx.write_rows(
+        table, columns, [tuple(r[c] for c in columns) for r in rows], COLUMN_TYPES,
         f"ON CONFLICT ({', '.join(keys)}) {action}",
-        rows,
     )
+
+
+#: the PostgreSQL type of every view column, by name (a name means one type everywhere)
+COLUMN_TYPES: dict[str, str] = {}
+_COLUMN = re.compile(r"[(,]\s*(\w+) (TEXT|BIGINT|INTEGER)")
+
+
+def register_types(ddl: Iterable[str]) -> None:
+    """Learns the column types of some CREATE TABLE statements."""
+    for statement in ddl:
+        for name, sql_type in _COLUMN.findall(statement):
+            kind_ = "text" if sql_type == "TEXT" else "bigint"
+            if COLUMN_TYPES.setdefault(name, kind_) != kind_:
+                raise TypeError(f"column {name} has two types")
 
 
 def kind(event: Any) -> str:
@@ -130,9 +141,10 @@ def directory_ddl(table: str) -> str:
 
 def add_funds(tx: Tx, table: str, events: Sequence[Any]) -> None:
     """Adds the funds that `events` open to a view's directory of funds."""
-    tx.executemany(
-        f"INSERT INTO {table} (fund_id, code, currency) VALUES (?, ?, ?)",
+    tx.write_rows(
+        table, ("fund_id", "code", "currency"),
         [(str(e.originator_id), e.code, e.currency) for e in events if kind(e) == "Opened"],
+        COLUMN_TYPES,
     )
 
 

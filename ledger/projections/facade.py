@@ -8,6 +8,7 @@ reads the API and the CLI need. Money in every answer is `{"amount", "currency"}
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 from uuid import UUID
 
@@ -109,13 +110,25 @@ class ReadModels:
     def wait_for(self, position: int | None, timeout: float) -> bool:
         """True once every view has processed notification id `position` (at once for
         None); False if that takes longer than `timeout` seconds."""
-        if position is None:
+        if position is None or self.runner.lowest_known() >= position:
             return True
         self.runner.wake.set()
         names = [v.tracking for v in self.views]
-        return wait_until(
-            lambda: min(self.db.positions(names).values()) >= position, timeout, self._pause
-        )
+        # The runner in this process reports each batch; the database is asked now and
+        # then, in case another process (`ledger projections run`) keeps the views.
+        every = 0.25 if self.runner.running else 0.05
+        last_asked = [-every]
+
+        def reached() -> bool:
+            if self.runner.lowest_known() >= position:
+                return True
+            now = time.monotonic()
+            if now - last_asked[0] < every:
+                return False
+            last_asked[0] = now
+            return min(self.db.positions(names).values()) >= position
+
+        return wait_until(reached, timeout, self._pause)
 
     # ---- reads ------------------------------------------------------------------------------
 

@@ -70,6 +70,8 @@ class Runner:
         self.poll_interval = poll_interval
         self.on_progress = on_progress
         self.wake = threading.Event()
+        #: positions this runner knows its views reached (never ahead of the database)
+        self.known: dict[str, int] = {}
         self._reader = ThreadPoolExecutor(1, "projection-read")
         self._ahead: tuple[int, Future[tuple[Batch, int]]] | None = None
         # PostgreSQL runs views' transactions side by side; SQLite has one writer at a time
@@ -100,6 +102,7 @@ class Runner:
         """Processes one batch into every view behind; the number of positions advanced
         (0 when every view is current)."""
         positions = self.db.positions([v.tracking for v in self.views])
+        self.known.update(positions)
         low = min(positions.values())
         ahead, self._ahead = self._ahead, None
         if ahead is not None and ahead[0] == low:
@@ -139,6 +142,17 @@ class Runner:
             start = bisect.bisect_right(batch, position, key=lambda item: item[0])
             view.apply(tx, batch[start:])
             self.db.set_position(tx, view.tracking, end)
+        self.known[view.tracking] = max(self.known.get(view.tracking, 0), end)
+
+    def lowest_known(self) -> int:
+        """The lowest position of the views that this runner knows of (0 if unsure)."""
+        if len(self.known) < len(self.views):
+            return 0
+        return min(self.known[v.tracking] for v in self.views)
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads) and not self._stopping.is_set()
 
     def catch_up(self) -> None:
         """Processes batches until every view is current."""

@@ -331,3 +331,31 @@ def test_every_write_records_the_user_as_its_actor(api: Api):
     api.post("/v1/funds", {"code": "M", "name": "M"}, who="Tran Van Minh")
     events = api.get("/v1/funds/M/events").json()["events"]
     assert events[0]["actor"] == "Tran Van Minh"
+
+
+@pytest.mark.postgres
+@pytest.mark.slow  # the library tries a timed-out insert 10 times before giving up
+def test_a_write_that_waits_too_long_for_the_table_lock_is_503_with_retry_after(pg_settings):
+    import psycopg
+
+    from api.app import create_app
+    from test_api_support import TestClient, _with_users
+
+    settings = pg_settings.model_copy(update={"lock_timeout_seconds": 1})
+    app = create_app(settings)
+    with TestClient(app) as client:
+        api = _with_users(Api(client, app))
+        sponsor = api.sponsor("Agribank")
+        api.post("/v1/funds", {"code": "TT", "name": "Thien Tam"})
+        api.post("/v1/funds/TT/donations", {
+            "sponsor_id": sponsor, "amount": money("100"), "received_on": "2025-09-01",
+            "method": "cash"})
+        before = api.events()
+        with psycopg.connect(settings.database_url, autocommit=False) as holder:
+            holder.execute(f'LOCK TABLE "{settings.postgres_schema}".ledger_events '
+                           "IN EXCLUSIVE MODE")  # reads pass, inserts wait
+            r = api.post("/v1/funds/TT/allocations", {"name": "x", "amount": money("1")})
+            holder.rollback()
+        assert_problem(r, 503, "unavailable")
+        assert r.headers["retry-after"] == "1"
+        assert api.events() == before

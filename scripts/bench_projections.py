@@ -138,18 +138,28 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--profile", action="store_true", help="profile the catch-up")
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
+    parser.add_argument("--schema", help="measure the events of a kept schema again")
     args = parser.parse_args()
 
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    schema = args.schema or f"bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(args.url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
+        if args.schema:  # start the views from zero again
+            tables = conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s"
+                " AND tablename NOT LIKE 'ledger_%%'", (schema,)).fetchall()
+            for (table,) in tables:
+                conn.execute(f'DROP TABLE "{schema}"."{table}"')
+        else:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
     settings = Settings(database_url=args.url, postgres_schema=schema)
     app = open_ledger(settings)
+    keep = args.keep or bool(args.schema)
     try:
-        t0 = time.perf_counter()
-        written = record_events(app, args.events, args.funds)
-        print(f"recorded {written} fund events in {time.perf_counter() - t0:.1f} s"
-              f" (schema {schema})")
+        if not args.schema:
+            t0 = time.perf_counter()
+            written = record_events(app, args.events, args.funds)
+            print(f"recorded {written} fund events in {time.perf_counter() - t0:.1f} s"
+                  f" (schema {schema})")
 
         read_raw(app, args.batch_size)  # warm the server's cache, as the catch-up will find it
         t0 = time.perf_counter()
@@ -178,7 +188,7 @@ def main() -> None:
         models.db.close()
     finally:
         app.close()
-        if not args.keep:
+        if not keep:
             with psycopg.connect(args.url, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 

@@ -48,15 +48,14 @@ class AwardRegister(View):
     def apply(self, tx: Tx, batch: Sequence[tuple[int, Any]]) -> None:
         events = [e for _, e in batch]
         rounds = load(
-            tx, self.t("award_rounds"), ROUND_COLUMNS, "allocation_id",
-            [e.allocation_id for e in events if kind(e) == "AllocationReleased"],
-            ("fund_id", "allocation_id"),
+            tx, self.t("award_rounds"), ROUND_COLUMNS, ("fund_id", "allocation_id"),
+            [(str(e.originator_id), e.allocation_id) for e in events
+             if kind(e) == "AllocationReleased"],
         )
         awards = load(
-            tx, self.t("award_grants"), AWARD_COLUMNS, "award_id",
-            [e.award_id for e in events
+            tx, self.t("award_grants"), AWARD_COLUMNS, ("fund_id", "award_id"),
+            [(str(e.originator_id), e.award_id) for e in events
              if kind(e) in ("AwardRevoked", "AwardDisbursed", "AwardReturned")],
-            ("fund_id", "award_id"),
         )
         changed_rounds, changed_awards = set(), set()
         for e in events:

@@ -69,30 +69,30 @@ class Balances(View):
     def apply(self, tx: Tx, batch: Sequence[tuple[int, Any]]) -> None:
         events = [e for _, e in batch]
         fund_ids = {str(e.originator_id) for e in events}
-        funds = load(tx, self.t("fund_balances"), FUND_COLUMNS, "fund_id", fund_ids)
+        funds = load(tx, self.t("fund_balances"), FUND_COLUMNS, ("fund_id",), fund_ids)
         pledges = load(
-            tx, self.t("fund_balance_pledges"), PLEDGE_COLUMNS, "pledge_id",
-            [e.pledge_id for e in events if getattr(e, "pledge_id", None)],
-            ("fund_id", "pledge_id"),
+            tx, self.t("fund_balance_pledges"), PLEDGE_COLUMNS, ("fund_id", "pledge_id"),
+            [(str(e.originator_id), e.pledge_id) for e in events
+             if getattr(e, "pledge_id", None)],
         )
         awards = load(
-            tx, self.t("fund_balance_awards"), AWARD_COLUMNS, "award_id",
-            [e.award_id for e in events if kind(e) in ("AwardGranted", "AwardRevoked")],
-            ("fund_id", "award_id"),
+            tx, self.t("fund_balance_awards"), AWARD_COLUMNS, ("fund_id", "award_id"),
+            [(str(e.originator_id), e.award_id) for e in events
+             if kind(e) in ("AwardGranted", "AwardRevoked")],
         )
         students = load(
-            tx, self.t("fund_balance_students"), STUDENT_COLUMNS, "student",
-            [_student(e.recipient) for e in events if kind(e) == "AwardGranted"]
-            + [a["student"] for a in awards.values()],
-            ("fund_id", "student"),
+            tx, self.t("fund_balance_students"), STUDENT_COLUMNS, ("fund_id", "student"),
+            [(str(e.originator_id), _student(e.recipient)) for e in events
+             if kind(e) == "AwardGranted"]
+            + [(a["fund_id"], a["student"]) for a in awards.values()],
         )
         sponsors = load(
-            tx, self.t("fund_balance_sponsors"), SPONSOR_COLUMNS, "sponsor_id",
-            [e.sponsor_id for e in events if kind(e) in ("PledgeMade", "DonationReceived")],
-            ("fund_id", "sponsor_id"),
+            tx, self.t("fund_balance_sponsors"), SPONSOR_COLUMNS, ("fund_id", "sponsor_id"),
+            [(str(e.originator_id), e.sponsor_id) for e in events
+             if kind(e) in ("PledgeMade", "DonationReceived")],
         )
         months = load(
-            tx, self.t("fund_balance_months"), MONTH_COLUMNS, "fund_id", fund_ids,
+            tx, self.t("fund_balance_months"), MONTH_COLUMNS, ("fund_id",), fund_ids,
             ("fund_id", "month"),
         ) if any(kind(e) in _CASH for e in events) else {}
         touched: dict[str, set[Any]] = {"pledges": set(), "awards": set(), "students": set(),

@@ -75,17 +75,29 @@ class Tx:
             )
 
     def select_in(
-        self, table: str, columns: Sequence[str], by: str, values: Sequence[Any]
+        self, table: str, columns: Sequence[str], by: Sequence[str],
+        values: Sequence[tuple[Any, ...]],
     ) -> list[tuple[Any, ...]]:
-        """Rows of `table` whose text column `by` is one of `values`."""
-        select = f"SELECT {', '.join(columns)} FROM {table} WHERE {by}"
+        """Rows of `table` whose text columns `by` equal one of the tuples `values`."""
+        select = ", ".join(f"t.{c}" for c in columns)
         if self.postgres:
-            self.cursor.execute(f"{select} = ANY(%b::text[])", (list(values),))
+            arrays = [list(column) for column in zip(*values)]
+            unnest = ", ".join("%b::text[]" for _ in by)
+            match = " AND ".join(f"t.{c} = k.{c}" for c in by)
+            self.cursor.execute(
+                f"SELECT {select} FROM {table} t JOIN unnest({unnest}) AS k({', '.join(by)})"
+                f" ON {match}", arrays,
+            )
             return list(self.cursor.fetchall())
         found: list[tuple[Any, ...]] = []
-        for i in range(0, len(values), 500):
-            chunk = values[i : i + 500]
-            found += self.all(f"{select} IN ({', '.join('?' * len(chunk))})", chunk)
+        row = "(" + ", ".join("?" * len(by)) + ")"
+        for i in range(0, len(values), 400):
+            chunk = values[i : i + 400]
+            found += self.all(
+                f"SELECT {select} FROM {table} t WHERE ({', '.join(by)}) IN"
+                f" (VALUES {', '.join([row] * len(chunk))})",
+                [v for value in chunk for v in value],
+            )
         return found
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -55,15 +55,14 @@ class SponsorLedger(View):
     def apply(self, tx: Tx, batch: Sequence[tuple[int, Any]]) -> None:
         events = [e for _, e in batch]
         pledges = load(
-            tx, self.t("sponsor_pledges"), PLEDGE_COLUMNS, "pledge_id",
-            [e.pledge_id for e in events
+            tx, self.t("sponsor_pledges"), PLEDGE_COLUMNS, ("fund_id", "pledge_id"),
+            [(str(e.originator_id), e.pledge_id) for e in events
              if kind(e) != "PledgeMade" and getattr(e, "pledge_id", None)],
-            ("fund_id", "pledge_id"),
         )
         donations = load(
-            tx, self.t("sponsor_donations"), DONATION_COLUMNS, "donation_id",
-            [e.donation_id for e in events if kind(e) == "DonationReversed"],
-            ("fund_id", "donation_id"),
+            tx, self.t("sponsor_donations"), DONATION_COLUMNS, ("fund_id", "donation_id"),
+            [(str(e.originator_id), e.donation_id) for e in events
+             if kind(e) == "DonationReversed"],
         )
         changed_pledges, changed_donations = set(), set()
         for e in events:

@@ -83,20 +83,22 @@ def load(
     tx: Tx,
     table: str,
     columns: Sequence[str],
-    by: str,
+    by: Sequence[str],
     values: Iterable[Any],
     key: Sequence[str] = (),
 ) -> dict[Any, dict[str, Any]]:
-    """Rows of `table` whose column `by` is one of `values`, as mutable dicts, by the
-    columns `key` (a tuple of them; default: the value of `by`)."""
+    """Rows of `table` whose columns `by` (a prefix of its primary key, so the lookup is
+    an index lookup) match one of `values` (tuples, or plain values for one column), as
+    mutable dicts by the columns `key` (default: `by`), a tuple for several columns."""
     values = list(dict.fromkeys(values))
     if not values:
         return {}
-    where = [columns.index(c) for c in key] if key else None
-    at = columns.index(by)
+    key = tuple(key or by)
+    at = [columns.index(c) for c in key]
     found: dict[Any, dict[str, Any]] = {}
-    for row in tx.select_in(table, columns, by, values):
-        k = tuple(row[j] for j in where) if where else row[at]
+    rows = tx.select_in(table, columns, by, values if len(by) > 1 else [(v,) for v in values])
+    for row in rows:
+        k = tuple(row[j] for j in at) if len(at) > 1 else row[at[0]]
         found[k] = dict(zip(columns, row))
     return found
 

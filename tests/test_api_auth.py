@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from test_api_support import Api, Side, build_side, memory_api_running, money
+from test_api_support import (
+    Api, Side, build_side, memory_api_running, money, pg_api_running,
+)
 
 PRINCIPALS = ("admin", "treasurer", "auditor", "sponsor A", "sponsor B", "no key",
               "revoked key", "malformed key")
@@ -126,11 +128,14 @@ def expected(principal: str, endpoint: Endpoint, column: str) -> int:
     return endpoint.success
 
 
-@pytest.fixture(name="matrix", scope="module")
-def _matrix() -> Iterator[tuple[Api, dict[str, Side]]]:
-    """Sponsors A and B with a fund each, and a key for every principal (shared: only the
+@pytest.fixture(name="matrix", scope="module",
+                params=["testclient", pytest.param("uvicorn", marks=pytest.mark.postgres)])
+def _matrix(request) -> Iterator[tuple[Api, dict[str, Side]]]:
+    """Sponsors A and B with a fund each, and a key for every principal, on memory through
+    TestClient and on PostgreSQL through uvicorn (shared by the module's tests: only the
     treasurer's row writes, once per cell)."""
-    with memory_api_running() as api:
+    running = memory_api_running() if request.param == "testclient" else pg_api_running()
+    with running as api:
         yield _world(api)
 
 
@@ -210,7 +215,7 @@ def test_a_key_revoked_while_the_server_runs_is_refused_from_its_next_request(ma
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
 
 
-@pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "lk_x",
+@pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Basic dXNlcjpwYXNz", "lk_x",
                                     "Bearer lk_" + "A" * 43, "Bearer lk_" + "é" * 43])
 def test_a_missing_or_malformed_authorization_header_is_401(matrix, header: str):
     api, _ = matrix

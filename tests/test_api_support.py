@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -24,6 +25,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from api.app import create_app
+from conftest import POSTGRES_URL, require_postgres
 from ledger.application import Ledger
 from ledger.settings import Settings
 
@@ -121,12 +123,35 @@ class LoopbackServer:
         self.thread.join(20)
 
 
+@contextmanager
+def serving(settings: Settings) -> Iterator[Api]:
+    """The API on these settings through a real uvicorn on a loopback port."""
+    app = create_app(settings)
+    with LoopbackServer(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield _with_users(Api(client, app))
+
+
 @pytest.fixture(name="pg_api")
 def _pg_api(pg_settings: Settings) -> Iterator[Api]:
     """The API on PostgreSQL, through a real uvicorn on a loopback port."""
-    app = create_app(pg_settings)
-    with LoopbackServer(app) as base, httpx.Client(base_url=base, timeout=30) as client:
-        yield _with_users(Api(client, app))
+    with serving(pg_settings) as api:
+        yield api
+
+
+@contextmanager
+def pg_api_running() -> Iterator[Api]:
+    """The API through uvicorn on a PostgreSQL schema of its own, dropped afterwards (for
+    fixtures wider than a test, which cannot use the per-test `pg_settings`)."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        with serving(Settings(database_url=POSTGRES_URL, postgres_schema=schema)) as api:
+            yield api
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(name="api", params=["testclient", pytest.param("uvicorn",

@@ -16,6 +16,8 @@ import pytest
 
 from test_api_support import Api, Side, build_side, memory_api_running, money
 
+pytest_plugins = ["test_api_support"]
+
 
 @pytest.fixture(name="world", scope="module")
 def _world() -> Iterator[tuple[Api, Side]]:
@@ -209,3 +211,19 @@ def test_a_malformed_id_in_the_path_is_422_and_a_well_formed_unknown_one_404(wor
     assert_refused(api, api.post("/v1/funds/FA/pledges/not-a-uuid/cancel", {"reason": "r"}),
                    before, 422)
     assert_refused(api, api.get("/v1/sponsors/123"), before, 422)
+
+
+@pytest.mark.postgres
+def test_a_body_over_one_mebibyte_is_413_over_a_real_socket_declared_or_chunked(pg_api: Api):
+    before = pg_api.events()
+    big = b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    headers = {**pg_api.auth("treasurer"), "content-type": "application/json"}
+
+    def chunks():
+        for i in range(0, len(big), 64 * 1024):
+            yield big[i:i + 64 * 1024]
+
+    for content in (big, chunks()):
+        r = pg_api.http.post("/v1/sponsors", content=content, headers=headers)
+        assert_refused(pg_api, r, before, 413)
+    assert pg_api.http.get("/healthz").status_code == 200

@@ -645,10 +645,15 @@ class Ledger(Application[UUID]):
         """Snapshots a fund just saved when its version passed a multiple of its interval.
 
         A snapshot holds the fund's whole state (an entry per donation, pledge, allocation
-        and award), so the interval grows with the state: a tenth of its entries, at least
-        `snapshot_interval` events. Snapshots then cost a constant amount per event however
-        long the history, and loading a fund replays at most one interval of events."""
-        interval = max(self.snapshot_interval, fund.size // 10)
+        and award), so the interval grows with the state: a tenth to a twentieth of its
+        entries, at least `snapshot_interval` events. Snapshots then cost a constant amount
+        per event however long the history, and loading a fund replays at most one interval
+        of events."""
+        # Rounded down to a doubling of snapshot_interval, so that the interval stays fixed
+        # while the state grows (a moving interval is "passed" by every batch of events).
+        interval = self.snapshot_interval
+        while interval * 20 <= fund.size:
+            interval *= 2
         if self.snapshots is not None and fund.version // interval > version_before // interval:
             self.snapshots.put([Snapshot.take(fund)])
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from ledger.domain.money import Money
 from ledger.projections.database import Tx
-from ledger.projections.view import View, add_funds, directory_ddl, find_fund, kind, load, upsert
+from ledger.projections.view import Item, View, add_funds, directory_ddl, find_fund, load, upsert
 
 ROUND_COLUMNS = ("fund_id", "allocation_id", "seq", "name", "allocated_on", "amount",
                  "released")
@@ -45,22 +45,19 @@ class AwardRegister(View):
         " PRIMARY KEY (fund_id, award_id))",
     )
 
-    def apply(self, tx: Tx, batch: Sequence[tuple[int, Any]]) -> None:
-        events = [e for _, e in batch]
+    def apply(self, tx: Tx, batch: Sequence[Item]) -> None:
         rounds = load(
             tx, self.t("award_rounds"), ROUND_COLUMNS, ("fund_id", "allocation_id"),
-            [(str(e.originator_id), e.allocation_id) for e in events
-             if kind(e) == "AllocationReleased"],
+            [(fid, e.allocation_id) for _, e, what, fid in batch
+             if what == "AllocationReleased"],
         )
         awards = load(
             tx, self.t("award_grants"), AWARD_COLUMNS, ("fund_id", "award_id"),
-            [(str(e.originator_id), e.award_id) for e in events
-             if kind(e) in ("AwardRevoked", "AwardDisbursed", "AwardReturned")],
+            [(fid, e.award_id) for _, e, what, fid in batch
+             if what in ("AwardRevoked", "AwardDisbursed", "AwardReturned")],
         )
         changed_rounds, changed_awards = set(), set()
-        for e in events:
-            fid = str(e.originator_id)
-            what = kind(e)
+        for _, e, what, fid in batch:
             if what == "AllocationMade":
                 rounds[(fid, e.allocation_id)] = {
                     "fund_id": fid, "allocation_id": e.allocation_id,
@@ -96,7 +93,7 @@ class AwardRegister(View):
                 else:
                     a["returned"] += e.amount_minor
                 changed_awards.add((fid, e.award_id))
-        add_funds(tx, self.t("award_register_funds"), events)
+        add_funds(tx, self.t("award_register_funds"), batch)
         upsert(tx, self.t("award_rounds"), ROUND_COLUMNS, ("fund_id", "allocation_id"),
                [rounds[k] for k in sorted(changed_rounds)])
         upsert(tx, self.t("award_grants"), AWARD_COLUMNS, ("fund_id", "award_id"),

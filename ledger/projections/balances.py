@@ -22,7 +22,7 @@ from ledger.domain.errors import FundNotFound
 from ledger.domain.fund import Fund
 from ledger.domain.money import Money
 from ledger.projections.database import Tx
-from ledger.projections.view import View, kind, load, upsert
+from ledger.projections.view import Item, View, load, upsert
 
 FIGURES = (
     "received", "transferred_in", "transferred_out", "disbursed", "returned",
@@ -66,41 +66,38 @@ class Balances(View):
 
     # ---- the fold -------------------------------------------------------------------------
 
-    def apply(self, tx: Tx, batch: Sequence[tuple[int, Any]]) -> None:
-        events = [e for _, e in batch]
-        fund_ids = {str(e.originator_id) for e in events}
+    def apply(self, tx: Tx, batch: Sequence[Item]) -> None:
+        fund_ids = {fid for *_, fid in batch}
         funds = load(tx, self.t("fund_balances"), FUND_COLUMNS, ("fund_id",), fund_ids)
         pledges = load(
             tx, self.t("fund_balance_pledges"), PLEDGE_COLUMNS, ("fund_id", "pledge_id"),
-            [(str(e.originator_id), e.pledge_id) for e in events
+            [(fid, e.pledge_id) for _, e, what, fid in batch
              if getattr(e, "pledge_id", None)],
         )
         awards = load(
             tx, self.t("fund_balance_awards"), AWARD_COLUMNS, ("fund_id", "award_id"),
-            [(str(e.originator_id), e.award_id) for e in events
-             if kind(e) in ("AwardGranted", "AwardRevoked")],
+            [(fid, e.award_id) for _, e, what, fid in batch
+             if what in ("AwardGranted", "AwardRevoked")],
         )
         students = load(
             tx, self.t("fund_balance_students"), STUDENT_COLUMNS, ("fund_id", "student"),
-            [(str(e.originator_id), _student(e.recipient)) for e in events
-             if kind(e) == "AwardGranted"]
+            [(fid, _student(e.recipient)) for _, e, what, fid in batch
+             if what == "AwardGranted"]
             + [(a["fund_id"], a["student"]) for a in awards.values()],
         )
         sponsors = load(
             tx, self.t("fund_balance_sponsors"), SPONSOR_COLUMNS, ("fund_id", "sponsor_id"),
-            [(str(e.originator_id), e.sponsor_id) for e in events
-             if kind(e) in ("PledgeMade", "DonationReceived")],
+            [(fid, e.sponsor_id) for _, e, what, fid in batch
+             if what in ("PledgeMade", "DonationReceived")],
         )
         months = load(
             tx, self.t("fund_balance_months"), MONTH_COLUMNS, ("fund_id",), fund_ids,
             ("fund_id", "month"),
-        ) if any(kind(e) in _CASH for e in events) else {}
+        ) if any(item[2] in _CASH for item in batch) else {}
         touched: dict[str, set[Any]] = {"pledges": set(), "awards": set(), "students": set(),
                                         "sponsors": set(), "months": set()}
 
-        for e in events:
-            fid = str(e.originator_id)
-            what = kind(e)
+        for _, e, what, fid in batch:
             if what == "Opened":
                 funds[fid] = {
                     "fund_id": fid, "code": e.code, "name": e.name, "currency": e.currency,

@@ -13,7 +13,7 @@ from typing import Any
 
 from ledger.domain.chain import data_of
 from ledger.projections.database import Tx
-from ledger.projections.view import COLUMN_TYPES, View, add_funds, directory_ddl, find_fund, kind
+from ledger.projections.view import COLUMN_TYPES, Item, View, add_funds, directory_ddl, find_fund
 
 COLUMNS = ("fund_id", "seq", "notification_id", "type", "effective_on", "recorded_at",
            "actor", "data", "prev_hash", "hash")
@@ -31,16 +31,16 @@ class History(View):
         " prev_hash TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (fund_id, seq))",
     )
 
-    def apply(self, tx: Tx, batch: Sequence[tuple[int, Any]]) -> None:
+    def apply(self, tx: Tx, batch: Sequence[Item]) -> None:
         rows = []
-        dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
-        for notification_id, e in batch:
+        dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+        for notification_id, e, what, fid in batch:
             rows.append((
-                str(e.originator_id), e.originator_version, notification_id, kind(e), e.effective_on,
+                fid, e.originator_version, notification_id, what, e.effective_on,
                 e.timestamp.isoformat(), e.actor, dumps(data_of(e.__dict__)),
                 e.prev_hash, e.hash,
             ))
-        add_funds(tx, self.t("fund_history_funds"), [e for _, e in batch])
+        add_funds(tx, self.t("fund_history_funds"), batch)
         # a plain INSERT: an event applied twice is a bug that must fail loudly
         tx.write_rows(self.t("fund_history"), COLUMNS, rows, COLUMN_TYPES)
 

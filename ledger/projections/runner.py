@@ -31,7 +31,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.domain.fund import Fund
 from ledger.projections.database import Database
-from ledger.projections.view import View
+from ledger.projections.view import Item, View
 
 log = structlog.get_logger("ledger.projections")
 
@@ -47,7 +47,7 @@ def fund_topics() -> tuple[str, ...]:
 
 FUND_TOPICS = fund_topics()
 
-Batch = list[tuple[int, Any]]
+Batch = list[Item]
 
 
 class Runner:
@@ -72,6 +72,7 @@ class Runner:
         self.wake = threading.Event()
         #: positions this runner knows its views reached (never ahead of the database)
         self.known: dict[str, int] = {}
+        self._fund_ids: dict[Any, str] = {}  # fund UUID → text, worked out once
         self._reader = ThreadPoolExecutor(1, "projection-read")
         self._ahead: tuple[int, Future[tuple[Batch, int]]] | None = None
         # PostgreSQL runs views' transactions side by side; SQLite has one writer at a time
@@ -94,7 +95,14 @@ class Runner:
             after, self.batch_size, stop=top, topics=FUND_TOPICS, inclusive_of_start=False
         )
         to_event = self.app.mapper.to_domain_event
-        batch = [(n.id, to_event(n)) for n in notifications]
+        ids = self._fund_ids
+        batch = []
+        for n in notifications:
+            event = to_event(n)
+            fund_id = ids.get(n.originator_id)
+            if fund_id is None:
+                fund_id = ids[n.originator_id] = str(n.originator_id)
+            batch.append((n.id, event, type(event).__name__, fund_id))
         end = top if len(notifications) < self.batch_size else notifications[-1].id
         return batch, end
 

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from ledger.domain.money import Money
 from ledger.projections.database import Tx
-from ledger.projections.view import View, add_funds, directory_ddl, kind, load, upsert
+from ledger.projections.view import Item, View, add_funds, directory_ddl, load, upsert
 
 PLEDGE_COLUMNS = ("fund_id", "pledge_id", "sponsor_id", "seq", "pledged_on", "amount",
                   "applied", "active", "schedule", "cancelled_on", "cancel_reason")
@@ -52,22 +52,19 @@ class SponsorLedger(View):
         " ON {sponsor_donations} (sponsor_id)",
     )
 
-    def apply(self, tx: Tx, batch: Sequence[tuple[int, Any]]) -> None:
-        events = [e for _, e in batch]
+    def apply(self, tx: Tx, batch: Sequence[Item]) -> None:
         pledges = load(
             tx, self.t("sponsor_pledges"), PLEDGE_COLUMNS, ("fund_id", "pledge_id"),
-            [(str(e.originator_id), e.pledge_id) for e in events
-             if kind(e) != "PledgeMade" and getattr(e, "pledge_id", None)],
+            [(fid, e.pledge_id) for _, e, what, fid in batch
+             if what != "PledgeMade" and getattr(e, "pledge_id", None)],
         )
         donations = load(
             tx, self.t("sponsor_donations"), DONATION_COLUMNS, ("fund_id", "donation_id"),
-            [(str(e.originator_id), e.donation_id) for e in events
-             if kind(e) == "DonationReversed"],
+            [(fid, e.donation_id) for _, e, what, fid in batch
+             if what == "DonationReversed"],
         )
         changed_pledges, changed_donations = set(), set()
-        for e in events:
-            fid = str(e.originator_id)
-            what = kind(e)
+        for _, e, what, fid in batch:
             if what == "PledgeMade":
                 key = (fid, e.pledge_id)
                 pledges[key] = {
@@ -103,7 +100,7 @@ class SponsorLedger(View):
                     changed_donations.add((fid, e.donation_id))
                 self._apply_to_pledge(pledges, changed_pledges, fid, e.pledge_id,
                                       -e.credited_minor)
-        add_funds(tx, self.t("sponsor_ledger_funds"), events)
+        add_funds(tx, self.t("sponsor_ledger_funds"), batch)
         upsert(tx, self.t("sponsor_pledges"), PLEDGE_COLUMNS, ("fund_id", "pledge_id"),
                [pledges[k] for k in sorted(changed_pledges)])
         upsert(tx, self.t("sponsor_donations"), DONATION_COLUMNS, ("fund_id", "donation_id"),

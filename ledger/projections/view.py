@@ -19,6 +19,10 @@ from typing import Any, ClassVar
 
 from ledger.projections.database import Tx
 
+#: what a view folds: (notification id, fund event, its type name, its fund id as text);
+#: the runner works the last two out once per event for every view
+Item = tuple[int, Any, str, str]
+
 #: the names of a view's tables and indexes inside its DDL: {name}
 _NAME = re.compile(r"\{(\w+)\}")
 
@@ -70,9 +74,9 @@ class View(ABC):
             tx.execute(statement)
 
     @abstractmethod
-    def apply(self, tx: Tx, batch: Sequence[tuple[int, Any]]) -> None:
-        """Folds a batch of (notification id, fund event), in notification order, into
-        the view's rows."""
+    def apply(self, tx: Tx, batch: Sequence[Item]) -> None:
+        """Folds a batch of items (notification id, fund event, its type name, its fund
+        id as text), in notification order, into the view's rows."""
 
 
 def name_with(name: str, suffix: str) -> str:
@@ -141,11 +145,11 @@ def directory_ddl(table: str) -> str:
             " code TEXT NOT NULL, currency TEXT NOT NULL)")
 
 
-def add_funds(tx: Tx, table: str, events: Sequence[Any]) -> None:
-    """Adds the funds that `events` open to a view's directory of funds."""
+def add_funds(tx: Tx, table: str, batch: Sequence[Item]) -> None:
+    """Adds the funds that the batch opens to a view's directory of funds."""
     tx.write_rows(
         table, ("fund_id", "code", "currency"),
-        [(str(e.originator_id), e.code, e.currency) for e in events if kind(e) == "Opened"],
+        [(fid, e.code, e.currency) for _, e, what, fid in batch if what == "Opened"],
         COLUMN_TYPES,
     )
 

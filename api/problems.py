@@ -219,7 +219,10 @@ def install(app: FastAPI) -> None:
         # A lock timeout or a lost connection: the write did not happen, so a retry is safe.
         detail = ("the database was busy; retry later" if _is_lock_timeout(exc)
                   else "the database is unavailable; retry later")
-        log.warning("database error: %s", type(exc).__name__)
+        # the first line of a database error names the failure (timeout, lost connection),
+        # never request data
+        log.warning("database error: %s: %s", type(exc).__name__,
+                    str(exc).splitlines()[0][:200] if str(exc) else "")
         return problem_response(http_problem(
             503, detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
 

@@ -98,10 +98,13 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 def require(*roles: str) -> Any:
-    """A dependency that lets only these roles through (403 for any other)."""
+    """A dependency that lets only these roles through: 403 for any other, except a
+    sponsor, to whom everything that is not its own is not there (404, as a missing id)."""
 
     async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
+            if principal.role == "sponsor":
+                raise http_problem(404, "not found")
             raise http_problem(403, f"this needs the role {' or '.join(roles)}, "
                                     f"not {principal.role}")
         return principal

@@ -3,7 +3,8 @@ sponsor B's object, a missing id}, each cell asserted.
 
 Principals: admin (CLI only: 403 everywhere), treasurer, auditor, sponsor A, sponsor B,
 no key, a revoked key, a malformed key (401 everywhere). A sponsor key reaches its own
-sponsor's data only; another sponsor's object answers 404, exactly as a missing one.
+sponsor's data only; anything else (another sponsor's object, a staff-only endpoint)
+answers 404, exactly as a missing one.
 """
 
 from __future__ import annotations
@@ -120,7 +121,8 @@ def expected(principal: str, endpoint: Endpoint, column: str) -> int:
         return 401
     role = "sponsor" if principal.startswith("sponsor") else principal
     if role not in endpoint.roles:
-        return 403
+        # to a sponsor, whatever is not its own is not there
+        return 404 if role == "sponsor" else 403
     if column == "missing":
         return 404
     if role == "sponsor" and principal != f"sponsor {column}":

@@ -5,8 +5,11 @@ Audits read rows, not domain objects: `(seq, topic, state)` of one fund in seq o
 order, with `state` the stored JSON bytes. On SQLite and PostgreSQL this is one indexed
 query per page on the library's own tables (`stored_events`, `<schema>.ledger_events`),
 and the next page is fetched in a background thread while the caller works on the current
-one (the database and the decoding then overlap); the in-memory store is read through
-its recorder. Memory stays bounded by two pages, whatever the history's size.
+one (the database and the decoding then overlap). Pages are ranges of keys (seq or
+notification id), so each query is a bounded index range whatever the table's
+statistics (after a bulk load, PostgreSQL's stale ones made LIMIT pages sort the whole
+rest of the history each time). The in-memory store is read through its recorder.
+Memory stays bounded by two pages, whatever the history's size.
 """
 
 from __future__ import annotations
@@ -51,17 +54,27 @@ class StoredEvents:
     # ---- one fund ---------------------------------------------------------------------
 
     def fund_rows(self, fund_id: UUID, after: int = 0) -> Iterator[FundRow]:
-        """Every stored event of a fund with seq > `after`, in seq order."""
-        return _prefetched(lambda last: self._fund_page(fund_id, last), after, 0, self.page)
+        """Every stored event of a fund with seq > `after` (up to its last seq when the
+        read starts), in seq order."""
+        return _pages(lambda lo, hi: self._fund_page(fund_id, lo, hi), after,
+                      self._last_seq(fund_id), self.page)
 
-    def _fund_page(self, fund_id: UUID, after: int) -> Sequence[FundRow]:
+    def _fund_page(self, fund_id: UUID, lo: int, hi: int) -> Sequence[FundRow]:
         if self.kind == "memory":
             return [(e.originator_version, e.topic, e.state)
-                    for e in self.recorder.select_events(fund_id, gt=after, limit=self.page)]
+                    for e in self.recorder.select_events(fund_id, gt=lo, lte=hi)]
         sql = (f"SELECT originator_version, topic, state FROM {self.table}"
                " WHERE originator_id = {p} AND originator_version > {p}"
-               " ORDER BY originator_version LIMIT {p}")
-        return self._query(sql, (fund_id, after, self.page))
+               " AND originator_version <= {p} ORDER BY originator_version")
+        return self._query(sql, (fund_id, lo, hi))
+
+    def _last_seq(self, fund_id: UUID) -> int:
+        if self.kind == "memory":
+            last = self.recorder.select_events(fund_id, desc=True, limit=1)
+            return last[0].originator_version if last else 0
+        rows = self._query(f"SELECT max(originator_version) FROM {self.table}"
+                           " WHERE originator_id = {p}", (fund_id,))
+        return rows[0][0] or 0
 
     def fund_row(self, fund_id: UUID, seq: int) -> FundRow | None:
         """The fund's stored event with this seq, if there is one."""
@@ -77,23 +90,23 @@ class StoredEvents:
     # ---- the whole store ----------------------------------------------------------------
 
     def all_rows(self, after: int = 0) -> Iterator[StoreRow]:
-        """Every stored event with notification id > `after`, in notification order;
-        `originator_id` as 32 hex digits."""
-        return _prefetched(self._all_page, after, 0, self.page)
+        """Every stored event with notification id > `after` (up to the last one when the
+        read starts), in notification order; `originator_id` as 32 hex digits."""
+        return _pages(self._all_page, after, self.max_notification_id(), self.page)
 
-    def _all_page(self, after: int) -> Sequence[StoreRow]:
+    def _all_page(self, lo: int, hi: int) -> Sequence[StoreRow]:
         if self.kind == "memory":
             return [(n.id, n.originator_id.hex, n.originator_version, n.topic, n.state)
-                    for n in self.recorder.select_notifications(after + 1, self.page)]
+                    for n in self.recorder.select_notifications(lo + 1, self.page, stop=hi)]
         if self.kind == "sqlite":
             sql = (f"SELECT rowid, originator_id, originator_version, topic, state"
-                   f" FROM {self.table} WHERE rowid > ? ORDER BY rowid LIMIT ?")
+                   f" FROM {self.table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid")
             return [(n, o if len(o) == 32 else UUID(o).hex, v, t, s) for n, o, v, t, s in
-                    self._query(sql, (after, self.page))]
+                    self._query(sql, (lo, hi))]
         sql = (f"SELECT notification_id, originator_id, originator_version, topic, state"
-               f" FROM {self.table} WHERE notification_id > %s"
-               f" ORDER BY notification_id LIMIT %s")
-        return [(n, o.hex, v, t, s) for n, o, v, t, s in self._query(sql, (after, self.page))]
+               f" FROM {self.table} WHERE notification_id > %s AND notification_id <= %s"
+               f" ORDER BY notification_id")
+        return [(n, o.hex, v, t, s) for n, o, v, t, s in self._query(sql, (lo, hi))]
 
     def max_notification_id(self) -> int:
         return self.recorder.max_notification_id() or 0
@@ -117,16 +130,22 @@ class StoredEvents:
                 return c.fetchall()
 
 
-def _prefetched(
-    fetch: Callable[[int], Sequence[Any]], after: int, key: int, page: int
+def _pages(
+    fetch: Callable[[int, int], Sequence[Any]], after: int, last: int, page: int
 ) -> Iterator[Any]:
-    """Rows page by page, each next page fetched while the caller works on this one."""
+    """The rows with keys in (after, last], a key range of `page` at a time, each next
+    range fetched while the caller works on this one. Ranges rather than LIMIT, so that
+    no query plan ever sorts the rest of a history, and gaps in the keys are no matter."""
+    if after >= last:
+        return
     with ThreadPoolExecutor(1, thread_name_prefix="audit-read") as pool:
-        pending = pool.submit(fetch, after)
+        lo = after
+        pending = pool.submit(fetch, lo, min(lo + page, last))
         while True:
             rows = pending.result()
-            if len(rows) == page:
-                pending = pool.submit(fetch, rows[-1][key])
+            lo += page
+            if lo < last:
+                pending = pool.submit(fetch, lo, min(lo + page, last))
             yield from rows
-            if len(rows) < page:
+            if lo >= last:
                 return

@@ -23,6 +23,9 @@ ROUND_COLUMNS = ("fund_id", "allocation_id", "seq", "name", "allocated_on", "amo
 AWARD_COLUMNS = ("fund_id", "award_id", "allocation_id", "seq", "granted_on", "name",
                  "school", "grade", "category", "amount", "disbursed", "returned", "revoked",
                  "revoked_on")
+#: the events that change the register
+_RELEVANT = frozenset({"Opened", "AllocationMade", "AllocationReleased", "AwardGranted",
+                       "AwardRevoked", "AwardDisbursed", "AwardReturned"})
 #: the sums every group of awards shows
 SUMS = ("granted", "revoked", "disbursed", "returned", "outstanding")
 
@@ -46,6 +49,7 @@ class AwardRegister(View):
     )
 
     def apply(self, tx: Tx, batch: Sequence[Item]) -> None:
+        batch = [item for item in batch if item[2] in _RELEVANT]  # most events are gifts
         rounds = load(
             tx, self.t("award_rounds"), ROUND_COLUMNS, ("fund_id", "allocation_id"),
             [(fid, e.allocation_id) for _, e, what, fid in batch

@@ -13,7 +13,7 @@ from typing import Any
 
 from ledger.domain.chain import data_of
 from ledger.projections.database import Tx
-from ledger.projections.view import COLUMN_TYPES, Item, View, add_funds, directory_ddl, find_fund
+from ledger.projections.view import Item, View, add_funds, directory_ddl, find_fund
 
 COLUMNS = ("fund_id", "seq", "notification_id", "type", "effective_on", "recorded_at",
            "actor", "data", "prev_hash", "hash")
@@ -42,7 +42,7 @@ class History(View):
             ))
         add_funds(tx, self.t("fund_history_funds"), batch)
         # a plain INSERT: an event applied twice is a bug that must fail loudly
-        tx.write_rows(self.t("fund_history"), COLUMNS, rows, COLUMN_TYPES)
+        tx.write_rows(self.t("fund_history"), COLUMNS, rows)
 
     def history(self, tx: Tx, code: str, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
         fund_id, currency = find_fund(tx, self.t("fund_history_funds"), code)

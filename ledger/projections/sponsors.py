@@ -26,6 +26,10 @@ DONATION_COLUMNS = ("fund_id", "donation_id", "sponsor_id", "seq", "received_on"
                     "amount_currency", "credited", "method", "reference", "pledge_id",
                     "reversed", "reversed_on", "reversal_reason", "reversal_seq")
 
+#: the events that change a sponsor's ledger
+_RELEVANT = frozenset({"Opened", "PledgeMade", "PledgeCancelled", "DonationReceived",
+                       "DonationReversed"})
+
 
 class SponsorLedger(View):
     """Pledges and donations by sponsor and fund."""
@@ -53,6 +57,7 @@ class SponsorLedger(View):
     )
 
     def apply(self, tx: Tx, batch: Sequence[Item]) -> None:
+        batch = [item for item in batch if item[2] in _RELEVANT]
         pledges = load(
             tx, self.t("sponsor_pledges"), PLEDGE_COLUMNS, ("fund_id", "pledge_id"),
             [(fid, e.pledge_id) for _, e, what, fid in batch

@@ -13,6 +13,7 @@ under `__new` and is swapped in (see `ledger.projections.rebuild`).
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
@@ -37,10 +38,6 @@ class View(ABC):
     tables: ClassVar[Sequence[str]]
     #: CREATE INDEX statements; `{index}` and `{table}` names get the suffix
     indexes: ClassVar[Sequence[str]] = ()
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        register_types(getattr(cls, "tables", ()))
 
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix
@@ -114,24 +111,10 @@ def upsert(
     others = [c for c in columns if c not in keys]
     update = ", ".join(f"{c} = excluded.{c}" for c in others)
     action = f"DO UPDATE SET {update}" if others else "DO NOTHING"
+    values = itemgetter(*columns)
     tx.write_rows(
-        table, columns, [tuple(r[c] for c in columns) for r in rows], COLUMN_TYPES,
-        f"ON CONFLICT ({', '.join(keys)}) {action}",
+        table, columns, [values(r) for r in rows], f"ON CONFLICT ({', '.join(keys)}) {action}"
     )
-
-
-#: the PostgreSQL type of every view column, by name (a name means one type everywhere)
-COLUMN_TYPES: dict[str, str] = {}
-_COLUMN = re.compile(r"[(,]\s*(\w+) (TEXT|BIGINT|INTEGER)")
-
-
-def register_types(ddl: Iterable[str]) -> None:
-    """Learns the column types of some CREATE TABLE statements."""
-    for statement in ddl:
-        for name, sql_type in _COLUMN.findall(statement):
-            kind_ = "text" if sql_type == "TEXT" else "bigint"
-            if COLUMN_TYPES.setdefault(name, kind_) != kind_:
-                raise TypeError(f"column {name} has two types")
 
 
 def kind(event: Any) -> str:
@@ -150,7 +133,6 @@ def add_funds(tx: Tx, table: str, batch: Sequence[Item]) -> None:
     tx.write_rows(
         table, ("fund_id", "code", "currency"),
         [(fid, e.code, e.currency) for _, e, what, fid in batch if what == "Opened"],
-        COLUMN_TYPES,
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from ledger.domain.money import Money
 from ledger.projections.database import Tx
-from ledger.projections.view import Item, View, add_funds, directory_ddl, find_fund, load, upsert
+from ledger.projections.view import Item, View, add_funds, directory_ddl, find_fund, load, save
 
 ROUND_COLUMNS = ("fund_id", "allocation_id", "seq", "name", "allocated_on", "amount",
                  "released")
@@ -98,10 +98,10 @@ class AwardRegister(View):
                     a["returned"] += e.amount_minor
                 changed_awards.add((fid, e.award_id))
         add_funds(tx, self.t("award_register_funds"), batch)
-        upsert(tx, self.t("award_rounds"), ROUND_COLUMNS, ("fund_id", "allocation_id"),
-               [rounds[k] for k in sorted(changed_rounds)])
-        upsert(tx, self.t("award_grants"), AWARD_COLUMNS, ("fund_id", "award_id"),
-               [awards[k] for k in sorted(changed_awards)])
+        save(tx, self.t("award_rounds"), ROUND_COLUMNS, ("fund_id", "allocation_id"),
+             rounds, changed_rounds)
+        save(tx, self.t("award_grants"), AWARD_COLUMNS, ("fund_id", "award_id"),
+             awards, changed_awards)
 
     # ---- reads ----------------------------------------------------------------------------
 

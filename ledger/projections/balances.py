@@ -22,7 +22,7 @@ from ledger.domain.errors import FundNotFound
 from ledger.domain.fund import Fund
 from ledger.domain.money import Money
 from ledger.projections.database import Tx
-from ledger.projections.view import Item, View, load, upsert
+from ledger.projections.view import Item, Rows, View, load, save
 
 FIGURES = (
     "received", "transferred_in", "transferred_out", "disbursed", "returned",
@@ -93,7 +93,7 @@ class Balances(View):
         months = load(
             tx, self.t("fund_balance_months"), MONTH_COLUMNS, ("fund_id",), fund_ids,
             ("fund_id", "month"),
-        ) if any(item[2] in _CASH for item in batch) else {}
+        ) if any(item[2] in _CASH for item in batch) else Rows()
         touched: dict[str, set[Any]] = {"pledges": set(), "awards": set(), "students": set(),
                                         "sponsors": set(), "months": set()}
 
@@ -176,8 +176,7 @@ class Balances(View):
             elif what == "TransferredIn":
                 f["transferred_in"] += e.amount_minor
 
-        upsert(tx, self.t("fund_balances"), FUND_COLUMNS, ("fund_id",),
-               [funds[i] for i in fund_ids])
+        save(tx, self.t("fund_balances"), FUND_COLUMNS, ("fund_id",), funds, fund_ids)
         for table, columns, keys, rows, name in (
             ("fund_balance_pledges", PLEDGE_COLUMNS, ("fund_id", "pledge_id"), pledges, "pledges"),
             ("fund_balance_awards", AWARD_COLUMNS, ("fund_id", "award_id"), awards, "awards"),
@@ -187,7 +186,7 @@ class Balances(View):
              "sponsors"),
             ("fund_balance_months", MONTH_COLUMNS, ("fund_id", "month"), months, "months"),
         ):
-            upsert(tx, self.t(table), columns, keys, [rows[k] for k in sorted(touched[name])])
+            save(tx, self.t(table), columns, keys, rows, touched[name])
 
     @staticmethod
     def _change_pledge(

@@ -39,10 +39,18 @@ def rebuild(
         tx.execute("INSERT INTO projection_tracking (view, position) VALUES (?, 0)",
                    (new.tracking,))
     runner = Runner(app, db, [new], batch_size=batch_size)
-    while runner.step():
-        if progress:
-            progress(db.positions([new.tracking])[new.tracking], runner.top())
+    try:
+        while runner.step():
+            if progress:
+                progress(db.positions([new.tracking])[new.tracking], runner.top())
+        return _swap_in(db, runner, new, live)
+    finally:
+        runner.stop()
 
+
+def _swap_in(db: Database, runner: Runner, new: View, live: View) -> int:
+    """Folds what was written since into the new tables and swaps them in, holding the
+    live view's tracking row; the position reached."""
     with db.tracked(live.tracking) as (tx, _):
         row = tx.one("SELECT position FROM projection_tracking WHERE view = ?", (new.tracking,))
         position = int(row[0]) if row else 0

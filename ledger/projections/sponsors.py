@@ -18,7 +18,7 @@ from uuid import UUID
 
 from ledger.domain.money import Money
 from ledger.projections.database import Tx
-from ledger.projections.view import Item, View, add_funds, directory_ddl, load, upsert
+from ledger.projections.view import Item, View, add_funds, directory_ddl, load, save
 
 PLEDGE_COLUMNS = ("fund_id", "pledge_id", "sponsor_id", "seq", "pledged_on", "amount",
                   "applied", "active", "schedule", "cancelled_on", "cancel_reason")
@@ -106,10 +106,10 @@ class SponsorLedger(View):
                 self._apply_to_pledge(pledges, changed_pledges, fid, e.pledge_id,
                                       -e.credited_minor)
         add_funds(tx, self.t("sponsor_ledger_funds"), batch)
-        upsert(tx, self.t("sponsor_pledges"), PLEDGE_COLUMNS, ("fund_id", "pledge_id"),
-               [pledges[k] for k in sorted(changed_pledges)])
-        upsert(tx, self.t("sponsor_donations"), DONATION_COLUMNS, ("fund_id", "donation_id"),
-               [donations[k] for k in sorted(changed_donations)])
+        save(tx, self.t("sponsor_pledges"), PLEDGE_COLUMNS, ("fund_id", "pledge_id"),
+             pledges, changed_pledges)
+        save(tx, self.t("sponsor_donations"), DONATION_COLUMNS, ("fund_id", "donation_id"),
+             donations, changed_donations)
 
     @staticmethod
     def _apply_to_pledge(

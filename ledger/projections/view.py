@@ -80,6 +80,24 @@ def name_with(name: str, suffix: str) -> str:
     return name + suffix
 
 
+class Rows(dict[Any, dict[str, Any]]):
+    """Rows by key, remembering which were read from the table (the others are new)."""
+
+    stored: set[Any] = frozenset()  # type: ignore[assignment]
+
+
+def save(
+    tx: Tx, table: str, columns: Sequence[str], keys: Sequence[str], rows: Rows,
+    touched: Iterable[Any],
+) -> None:
+    """Writes the touched rows: those read from the table by upsert, new ones by a plain
+    insert (cheaper for the database; exactly-once processing means they are new)."""
+    touched = sorted(touched)
+    upsert(tx, table, columns, keys, [rows[k] for k in touched if k in rows.stored])
+    values = itemgetter(*columns)
+    tx.write_rows(table, columns, [values(rows[k]) for k in touched if k not in rows.stored])
+
+
 def load(
     tx: Tx,
     table: str,
@@ -87,20 +105,21 @@ def load(
     by: Sequence[str],
     values: Iterable[Any],
     key: Sequence[str] = (),
-) -> dict[Any, dict[str, Any]]:
+) -> Rows:
     """Rows of `table` whose columns `by` (a prefix of its primary key, so the lookup is
     an index lookup) match one of `values` (tuples, or plain values for one column), as
     mutable dicts by the columns `key` (default: `by`), a tuple for several columns."""
     values = list(dict.fromkeys(values))
+    found = Rows()
     if not values:
-        return {}
+        return found
     key = tuple(key or by)
     at = [columns.index(c) for c in key]
-    found: dict[Any, dict[str, Any]] = {}
     rows = tx.select_in(table, columns, by, values if len(by) > 1 else [(v,) for v in values])
     for row in rows:
         k = tuple(row[j] for j in at) if len(at) > 1 else row[at[0]]
         found[k] = dict(zip(columns, row))
+    found.stored = set(found)
     return found
 
 

@@ -192,7 +192,7 @@ class Ledger(Application[UUID]):
         pledge_id: UUID | None = None,
         pledged_on: date | None = None,
     ) -> Written:
-        pledge_id = pledge_id or uuid4()
+        chosen_id, pledge_id = pledge_id, pledge_id or uuid4()
         request = {
             "fund": code, "sponsor_id": str(sponsor_id), "amount": _money(amount),
             "schedule": [[d.isoformat(), _money(m)] for d, m in schedule],
@@ -207,7 +207,7 @@ class Ledger(Application[UUID]):
             )
             return self._result(pledge_id, fund)
 
-        return self._write("pledge", pledge_id, request, [code], command)
+        return self._write("pledge", chosen_id, request, [code], command)
 
     def cancel_pledge(
         self, code: str, pledge_id: UUID, reason: str, *, actor: str,
@@ -237,7 +237,7 @@ class Ledger(Application[UUID]):
         actor: str,
         donation_id: UUID | None = None,
     ) -> Written:
-        donation_id = donation_id or uuid4()
+        chosen_id, donation_id = donation_id, donation_id or uuid4()
         request = {
             "fund": code, "sponsor_id": str(sponsor_id), "amount": _money(amount),
             "credited": _money(credited), "received_on": _iso(received_on), "method": method,
@@ -252,7 +252,7 @@ class Ledger(Application[UUID]):
             )
             return self._result(donation_id, fund)
 
-        return self._write("donation", donation_id, request, [code], command)
+        return self._write("donation", chosen_id, request, [code], command)
 
     def record_donations(self, batch: Sequence[dict[str, Any]], *, actor: str) -> list[Written]:
         """Records many donations, across funds, in one transaction: the whole batch or none.
@@ -355,7 +355,7 @@ class Ledger(Application[UUID]):
         self, code: str, name: str, amount: Money, *, actor: str,
         allocation_id: UUID | None = None, allocated_on: date | None = None,
     ) -> Written:
-        allocation_id = allocation_id or uuid4()
+        chosen_id, allocation_id = allocation_id, allocation_id or uuid4()
         request = {"fund": code, "name": name, "amount": _money(amount),
                    "allocated_on": _iso(allocated_on)}
 
@@ -364,7 +364,7 @@ class Ledger(Application[UUID]):
                           allocated_on=allocated_on or today())
             return self._result(allocation_id, fund)
 
-        return self._write("allocation", allocation_id, request, [code], command)
+        return self._write("allocation", chosen_id, request, [code], command)
 
     def release_allocation(
         self, code: str, allocation_id: UUID, amount: Money, reason: str, *, actor: str,
@@ -384,7 +384,7 @@ class Ledger(Application[UUID]):
         self, code: str, allocation_id: UUID, recipient: dict[str, str], amount: Money, *,
         actor: str, award_id: UUID | None = None, granted_on: date | None = None,
     ) -> Written:
-        award_id = award_id or uuid4()
+        chosen_id, award_id = award_id, award_id or uuid4()
         request = {"fund": code, "allocation_id": str(allocation_id), "recipient": recipient,
                    "amount": _money(amount), "granted_on": _iso(granted_on)}
 
@@ -393,7 +393,7 @@ class Ledger(Application[UUID]):
                              granted_on=granted_on or today())
             return self._result(award_id, fund)
 
-        return self._write("award", award_id, request, [code], command)
+        return self._write("award", chosen_id, request, [code], command)
 
     def revoke_award(
         self, code: str, award_id: UUID, reason: str, *, actor: str,
@@ -413,7 +413,7 @@ class Ledger(Application[UUID]):
         self, code: str, award_id: UUID, amount: Money, *, paid_on: date, method: str,
         reference: str = "", actor: str, disbursement_id: UUID | None = None,
     ) -> Written:
-        disbursement_id = disbursement_id or uuid4()
+        chosen_id, disbursement_id = disbursement_id, disbursement_id or uuid4()
         request = {"fund": code, "award_id": str(award_id), "amount": _money(amount),
                    "paid_on": _iso(paid_on), "method": method, "reference": reference or ""}
 
@@ -422,13 +422,13 @@ class Ledger(Application[UUID]):
                           method=method, reference=reference, actor=actor)
             return self._result(disbursement_id, fund)
 
-        return self._write("disbursement", disbursement_id, request, [code], command)
+        return self._write("disbursement", chosen_id, request, [code], command)
 
     def record_return(
         self, code: str, award_id: UUID, amount: Money, reason: str, *, returned_on: date,
         actor: str, return_id: UUID | None = None,
     ) -> Written:
-        return_id = return_id or uuid4()
+        chosen_id, return_id = return_id, return_id or uuid4()
         request = {"fund": code, "award_id": str(award_id), "amount": _money(amount),
                    "reason": reason, "returned_on": _iso(returned_on)}
 
@@ -437,13 +437,13 @@ class Ledger(Application[UUID]):
                              returned_on=returned_on)
             return self._result(return_id, fund)
 
-        return self._write("return", return_id, request, [code], command)
+        return self._write("return", chosen_id, request, [code], command)
 
     def transfer(
         self, from_code: str, to_code: str, amount: Money, reason: str, *, actor: str,
         transfer_id: UUID | None = None, transferred_on: date | None = None,
     ) -> Written:
-        transfer_id = transfer_id or uuid4()
+        chosen_id, transfer_id = transfer_id, transfer_id or uuid4()
         request = {"from_fund": from_code, "to_fund": to_code, "amount": _money(amount),
                    "reason": reason, "transferred_on": _iso(transferred_on)}
 
@@ -458,7 +458,7 @@ class Ledger(Application[UUID]):
             from ledger.domain.errors import InvalidInput
 
             raise InvalidInput("to_fund", "a transfer needs two different funds")
-        return self._write("transfer", transfer_id, request, [from_code, to_code], command)
+        return self._write("transfer", chosen_id, request, [from_code, to_code], command)
 
     # ---- reads of the event store -------------------------------------------------------
 
@@ -529,11 +529,15 @@ class Ledger(Application[UUID]):
         codes: list[str],
         command: Callable[..., dict[str, Any]],
     ) -> Written:
-        """Runs `command` on the named funds and saves its events with a receipt, atomically;
-        retries on concurrent writers; answers a repeated write id from its receipt."""
-        fp = fingerprint(kind, request)
-        client_chose_id = write_id is not None
-        write_id = write_id or uuid4()
+        """Runs `command` on the named funds and saves its events atomically, with a receipt
+        when the client chose the write's id; retries on concurrent writers; answers a
+        repeated write id from its receipt.
+
+        A save can fail although it committed: the recorder retries an insert after a
+        broken connection, and the retry meets the committed rows. Such a write is known
+        by its events, which are then stored exactly as this process made them (each
+        event's hash covers its recorded time), and it is answered as recorded."""
+        fp = fingerprint(kind, request) if write_id is not None else ""
         fund_ids = [Fund.id_for(code) for code in codes]
         for attempt in range(self.max_attempts):
             with self._locked(fund_ids):
@@ -550,17 +554,24 @@ class Ledger(Application[UUID]):
                         continue
                     if not self._caught_up(funds):
                         continue
-                    if client_chose_id and (prior := self._replay(write_id, kind, fp)):
+                    if write_id is not None and (prior := self._replay(write_id, kind, fp)):
                         return prior
                     raise
                 except BaseException:
                     self._forget(fund_ids)
                     raise
+                receipt = [] if write_id is None else [Receipt.issue(write_id, kind, fp, result)]
+                made = [(e.originator_id, e.originator_version, e.hash)
+                        for fund in funds for e in fund.pending_events]
                 try:
-                    recordings = self.save(*funds, Receipt.issue(write_id, kind, fp, result))
+                    recordings = self.save(*funds, *receipt)
                 except IntegrityError:
+                    if self._stored_as_made(made):
+                        for fund in funds:
+                            self._remember(fund)
+                        return Written(result, True)
                     self._forget(fund_ids)
-                    if prior := self._replay(write_id, kind, fp):
+                    if write_id is not None and (prior := self._replay(write_id, kind, fp)):
                         return prior
                 except BaseException:
                     self._forget(fund_ids)
@@ -572,6 +583,14 @@ class Ledger(Application[UUID]):
                     return Written(result, True, _position(recordings))
             time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise Contention(self.max_attempts)
+
+    def _stored_as_made(self, made: Sequence[tuple[UUID, int, str]]) -> bool:
+        """Whether these (fund id, seq, hash) events are in the store, just as made here."""
+        for fund_id, version, made_hash in made:
+            stored = list(self.events.get(fund_id, gt=version - 1, lte=version))
+            if not stored or getattr(stored[0], "hash", None) != made_hash:
+                return False
+        return True
 
     def _replay(self, write_id: UUID, kind: str, fp: str) -> Written | None:
         """The original answer if a write with this id was recorded; IdConflict if the id

@@ -43,6 +43,7 @@ def environment(settings: Settings) -> dict[str, str]:
         raise ValueError(f"LEDGER_DATABASE_URL must start with postgresql://, not {url.scheme}://")
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "ledger.postgres_recorder:LedgerPostgresRecorder",
         "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
         "POSTGRES_HOST": url.hostname or "127.0.0.1",
         "POSTGRES_PORT": str(url.port or 5432),

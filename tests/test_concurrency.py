@@ -151,3 +151,29 @@ def test_a_refusal_rests_on_the_stored_fund_not_on_a_stale_cached_copy(durable_s
     assert here.figures("TT")["available"] == vnd(100)
     here.close()
     elsewhere.close()
+
+
+@pytest.mark.parametrize("client_id", [False, True], ids=["server-made-id", "client-id"])
+def test_a_write_whose_commit_was_only_seen_by_a_retry_is_answered_as_recorded(
+    durable_settings, client_id
+):
+    """The recorder retries an insert after a broken connection; when the first attempt
+    had committed, the retry meets its rows. The write is recorded once and answered."""
+    sponsor, _ = _prepare(durable_settings)
+    ledger = open_ledger(durable_settings)
+    ledger.figures("TT")  # the fund is cached, as in a running server
+    insert = ledger.recorder.insert_events
+
+    def commit_then_retry(stored_events, **kwargs):
+        insert(stored_events, **kwargs)  # commits; the answer is "lost"
+        return insert(stored_events, **kwargs)  # the library's retry meets the rows
+
+    ledger.recorder.insert_events = commit_then_retry
+    written = ledger.record_donation("TT", sponsor, vnd(250), received_on=D, method="cash",
+                                     actor="w", donation_id=uuid4() if client_id else None)
+    ledger.recorder.insert_events = insert
+    assert written.created
+    assert ledger.figures("TT")["received_total"] == vnd(1250)
+    ledger.record_donation("TT", sponsor, vnd(1), received_on=D, method="cash", actor="w")
+    assert open_ledger(durable_settings).figures("TT")["received_total"] == vnd(1251)
+    ledger.close()

@@ -1,12 +1,14 @@
-"""The ledger's PostgreSQL event recorder: the library's, in fewer round trips.
+"""The ledger's PostgreSQL event recorder: the library's, in one round trip.
 
 eventsourcing 9.5.6 inserts through psycopg's pipeline mode, whose client-side machinery
-costs more than the database work of a one-event transaction. This recorder sends the
-same statements in three plain round trips: one simple query that begins the transaction,
-sets the finite lock timeout, takes the EXCLUSIVE table lock (so notification ids are
-committed in order) and notifies subscribers; the prepared INSERT … RETURNING; COMMIT.
-Everything else — tables, selects, subscriptions — is the library's. It passes the
-library's own recorder test cases (tests/test_postgres_recorder.py).
+costs more than the database work of a small transaction. This recorder sends the same
+statements as one simple query: begin, set the finite lock timeout, take the EXCLUSIVE
+table lock (so notification ids are committed in the order they are issued), notify
+subscribers, insert the events returning their notification ids, commit. The values are
+rendered as SQL literals by psycopg itself (text and uuid) or as hex (bytea, integers), so
+nothing a client sends can change the statement. Everything else — tables, selects,
+subscriptions — is the library's. It passes the library's own recorder test cases
+(tests/test_postgres_recorder.py).
 """
 
 from __future__ import annotations
@@ -17,22 +19,41 @@ from typing import Any
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
-from psycopg.sql import SQL, Identifier
+from psycopg import Connection
+from psycopg.sql import SQL, Identifier, Literal
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
-    """`PostgresApplicationRecorder` with a three-round-trip insert."""
+    """`PostgresApplicationRecorder` with a one-round-trip insert."""
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
-        self._begin_locked = SQL(
+        self._head = SQL(
             "BEGIN; SET LOCAL lock_timeout = '{timeout}s'; "
-            "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; NOTIFY {channel}"
+            "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; NOTIFY {channel}; "
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "VALUES "
         ).format(
             timeout=datastore.lock_timeout,
             schema=Identifier(datastore.schema),
             table=Identifier(self.events_table_name),
             channel=Identifier(self.channel_name),
+        )
+        self._rendered_head: bytes | None = None
+        self._topics: dict[str, bytes] = {}
+
+    def _literal(self, conn: Connection[Any], text: str) -> bytes:
+        return Literal(text).as_bytes(conn)
+
+    def _row(self, conn: Connection[Any], e: StoredEvent) -> bytes:
+        topic = self._topics.get(e.topic)
+        if topic is None:
+            topic = self._topics[e.topic] = self._literal(conn, e.topic)
+        return b"(%s::uuid,%d,%s,'\\x%s'::bytea)" % (
+            self._literal(conn, str(e.originator_id)),
+            int(e.originator_version),
+            topic,
+            bytes(e.state).hex().encode("ascii"),
         )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
@@ -41,19 +62,28 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         if not stored_events:
             return None
-        rows = [
-            self.construct_pg_stored_event(
-                e.originator_id, e.originator_version, e.topic, e.state
-            )
-            for e in stored_events
-        ]
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            if self._rendered_head is None:
+                # standard_conforming_strings makes '\x…' a plain hex bytea literal
+                if conn.info.parameter_status("standard_conforming_strings") != "on":
+                    msg = "the ledger needs standard_conforming_strings = on"
+                    raise RuntimeError(msg)
+                self._rendered_head = self._head.as_bytes(conn)
+            query = (self._rendered_head
+                     + b",".join(self._row(conn, e) for e in stored_events)
+                     + b" RETURNING notification_id; COMMIT")
             try:
-                curs.execute(self._begin_locked)
-                curs.execute(self.insert_events_statement, (rows,), prepare=True)
-                notification_ids = [row["notification_id"] for row in curs.fetchall()]
-                curs.execute("COMMIT")
+                curs.execute(query, prepare=False)
+                notification_ids: list[int] = []
+                while True:
+                    if curs.description is not None:
+                        notification_ids = [row["notification_id"] for row in curs.fetchall()]
+                    if not curs.nextset():
+                        break
             except BaseException:
                 conn.rollback()
                 raise
+        if len(notification_ids) != len(stored_events):
+            msg = f"got {len(notification_ids)} notification ids for {len(stored_events)} events"
+            raise OperationalError(msg)
         return notification_ids

@@ -207,7 +207,8 @@ class Ledger(Application[UUID]):
             )
             return self._result(pledge_id, fund)
 
-        return self._write("pledge", chosen_id, request, [code], command)
+        return self._write("pledge", chosen_id, request, [code], command,
+                           receipt_id=pledge_id)
 
     def cancel_pledge(
         self, code: str, pledge_id: UUID, reason: str, *, actor: str,
@@ -252,7 +253,8 @@ class Ledger(Application[UUID]):
             )
             return self._result(donation_id, fund)
 
-        return self._write("donation", chosen_id, request, [code], command)
+        return self._write("donation", chosen_id, request, [code], command,
+                           receipt_id=donation_id)
 
     def record_donations(self, batch: Sequence[dict[str, Any]], *, actor: str) -> list[Written]:
         """Records many donations, across funds, in one transaction: the whole batch or none.
@@ -364,7 +366,8 @@ class Ledger(Application[UUID]):
                           allocated_on=allocated_on or today())
             return self._result(allocation_id, fund)
 
-        return self._write("allocation", chosen_id, request, [code], command)
+        return self._write("allocation", chosen_id, request, [code], command,
+                           receipt_id=allocation_id)
 
     def release_allocation(
         self, code: str, allocation_id: UUID, amount: Money, reason: str, *, actor: str,
@@ -393,7 +396,8 @@ class Ledger(Application[UUID]):
                              granted_on=granted_on or today())
             return self._result(award_id, fund)
 
-        return self._write("award", chosen_id, request, [code], command)
+        return self._write("award", chosen_id, request, [code], command,
+                           receipt_id=award_id)
 
     def revoke_award(
         self, code: str, award_id: UUID, reason: str, *, actor: str,
@@ -422,7 +426,8 @@ class Ledger(Application[UUID]):
                           method=method, reference=reference, actor=actor)
             return self._result(disbursement_id, fund)
 
-        return self._write("disbursement", chosen_id, request, [code], command)
+        return self._write("disbursement", chosen_id, request, [code], command,
+                           receipt_id=disbursement_id)
 
     def record_return(
         self, code: str, award_id: UUID, amount: Money, reason: str, *, returned_on: date,
@@ -437,7 +442,8 @@ class Ledger(Application[UUID]):
                              returned_on=returned_on)
             return self._result(return_id, fund)
 
-        return self._write("return", chosen_id, request, [code], command)
+        return self._write("return", chosen_id, request, [code], command,
+                           receipt_id=return_id)
 
     def transfer(
         self, from_code: str, to_code: str, amount: Money, reason: str, *, actor: str,
@@ -458,7 +464,8 @@ class Ledger(Application[UUID]):
             from ledger.domain.errors import InvalidInput
 
             raise InvalidInput("to_fund", "a transfer needs two different funds")
-        return self._write("transfer", chosen_id, request, [from_code, to_code], command)
+        return self._write("transfer", chosen_id, request, [from_code, to_code], command,
+                           receipt_id=transfer_id)
 
     # ---- reads of the event store -------------------------------------------------------
 
@@ -528,16 +535,20 @@ class Ledger(Application[UUID]):
         request: dict[str, Any],
         codes: list[str],
         command: Callable[..., dict[str, Any]],
+        *,
+        receipt_id: UUID | None = None,
     ) -> Written:
-        """Runs `command` on the named funds and saves its events atomically, with a receipt
-        when the client chose the write's id; retries on concurrent writers; answers a
-        repeated write id from its receipt.
+        """Runs `command` on the named funds and saves its events atomically with a receipt
+        (keyed by the client's write id, else by `receipt_id`, else a new id): retries on
+        concurrent writers; answers a repeated client write id from its receipt. Receipts
+        are also the auditor's witness that each write's events exist.
 
         A save can fail although it committed: the recorder retries an insert after a
         broken connection, and the retry meets the committed rows. Such a write is known
         by its events, which are then stored exactly as this process made them (each
         event's hash covers its recorded time), and it is answered as recorded."""
-        fp = fingerprint(kind, request) if write_id is not None else ""
+        fp = fingerprint(kind, request)
+        receipt_id = write_id or receipt_id or uuid4()
         fund_ids = [Fund.id_for(code) for code in codes]
         for attempt in range(self.max_attempts):
             with self._locked(fund_ids):
@@ -560,11 +571,10 @@ class Ledger(Application[UUID]):
                 except BaseException:
                     self._forget(fund_ids)
                     raise
-                receipt = [] if write_id is None else [Receipt.issue(write_id, kind, fp, result)]
                 made = [(e.originator_id, e.originator_version, e.hash)
                         for fund in funds for e in fund.pending_events]
                 try:
-                    recordings = self.save(*funds, *receipt)
+                    recordings = self.save(*funds, Receipt.issue(receipt_id, kind, fp, result))
                 except IntegrityError:
                     if self._stored_as_made(made):
                         for fund in funds:

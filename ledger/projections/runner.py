@@ -237,7 +237,9 @@ class Runner:
 
 def _can_subscribe(app: Application[Any]) -> bool:
     # The library cannot subscribe to SQLite; the in-memory store needs no waking.
-    return type(app.recorder).__module__ == "eventsourcing.postgres"
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
+    return isinstance(app.recorder, PostgresApplicationRecorder)
 
 
 def wait_until(check: Callable[[], bool], timeout: float, pause: Callable[[float], None]) -> bool:

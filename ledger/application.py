@@ -28,7 +28,7 @@ from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
@@ -102,6 +102,23 @@ class Ledger(Application[UUID]):
         self._cache_lock = threading.Lock()
         self._locks = [threading.RLock() for _ in range(64)]
         self._sponsors_seen: set[UUID] = set()
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Any]:
+        """The library's save, collecting events from aggregates without its runtime
+        Protocol `isinstance` checks, which cost more than the rest of a command."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        rest = []
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                processing_event.events.extend(obj.collect_events())
+                processing_event.aggregates[obj.id] = obj
+            else:
+                rest.append(obj)
+        processing_event.collect_events(*rest, **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
 
     # ---- funds --------------------------------------------------------------------------
 

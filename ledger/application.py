@@ -38,6 +38,7 @@ from ledger.domain.errors import (
     FundAlreadyExists,
     FundNotFound,
     IdConflict,
+    InvalidInput,
     LedgerError,
     SponsorNotFound,
 )
@@ -478,8 +479,6 @@ class Ledger(Application[UUID]):
             return result
 
         if from_code == to_code:
-            from ledger.domain.errors import InvalidInput
-
             raise InvalidInput("to_fund", "a transfer needs two different funds")
         return self._write("transfer", chosen_id, request, [from_code, to_code], command,
                            receipt_id=transfer_id)

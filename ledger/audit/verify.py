@@ -110,6 +110,7 @@ class Verifier:
     """One verification pass over a ledger's event store."""
 
     def __init__(self, app: Any, *, since: Digest | None = None, read_models: Any = None):
+        self.app = app
         self.store = StoredEvents(app)
         self.since = since
         self.read_models = read_models
@@ -154,7 +155,18 @@ class Verifier:
         if seen_models is not None:
             self._compare(seen_models, snapshots[positions["balances"]])
             self._compare_history(snapshots[positions["history"]])
+            self._compare_with_fresh_builds()
         return report
+
+    def _compare_with_fresh_builds(self) -> None:
+        """The sponsor ledger and award register against a build of each from the events."""
+        from ledger.projections.rebuild import differences_from_a_fresh_build
+
+        rm = self.read_models
+        for view in (rm.sponsors, rm.awards):
+            for difference in differences_from_a_fresh_build(self.app, rm.db, type(view)):
+                self.report.add(None, None, f"the {view.name} read model differs from a "
+                                            f"build from the events in {difference}")
 
     # ---- one fund event ---------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from ledger.domain import figures as spec
 from ledger.domain.money import Money
 
 #: the figures that are sums of event amounts (see `Figures.add`), by attribute
@@ -49,8 +50,8 @@ class Figures:
 
     @property
     def cash(self) -> int:
-        return (self.received + self.transferred_in - self.transferred_out - self.disbursed
-                + self.returned)
+        return spec.cash(self.received, self.transferred_in, self.transferred_out,
+                         self.disbursed, self.returned)
 
     @property
     def available(self) -> int:
@@ -58,21 +59,16 @@ class Figures:
 
     @property
     def pledged_outstanding(self) -> int:
-        return sum(max(0, p[0] - p[1]) for p in self.pledges.values() if p[2])
+        return spec.pledged_outstanding((p[0], p[1], p[2]) for p in self.pledges.values())
 
     def minor(self) -> dict[str, int]:
         """Every figure of SPEC §2 (named as `Fund.figures` names them), in minor units."""
-        return {
-            "received_total": self.received,
-            "cash": self.cash,
-            "allocated_unspent": self.allocated_unspent,
-            "available": self.available,
-            "pledged_outstanding": self.pledged_outstanding,
-            "transferred_in": self.transferred_in,
-            "transferred_out": self.transferred_out,
-            "disbursed_total": self.disbursed,
-            "returned_total": self.returned,
-        }
+        return spec.figures(
+            received=self.received, transferred_in=self.transferred_in,
+            transferred_out=self.transferred_out, disbursed=self.disbursed,
+            returned=self.returned, allocated_unspent=self.allocated_unspent,
+            outstanding=self.pledged_outstanding,
+        )
 
     def money(self) -> dict[str, Money]:
         return {name: Money(v, self.currency) for name, v in self.minor().items()}

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ledger.domain import figures as spec
 from ledger.domain.errors import FundNotFound
 from ledger.domain.fund import Fund
 from ledger.domain.money import Money
@@ -256,19 +257,12 @@ _CASH = {
 
 def figures(row: dict[str, Any]) -> dict[str, int]:
     """Every figure of SPEC §2 of a balances row, in minor units."""
-    cash = (row["received"] + row["transferred_in"] - row["transferred_out"]
-            - row["disbursed"] + row["returned"])
-    return {
-        "received_total": row["received"],
-        "cash": cash,
-        "allocated_unspent": row["allocated_unspent"],
-        "available": cash - row["allocated_unspent"],
-        "pledged_outstanding": row["pledged_outstanding"],
-        "transferred_in": row["transferred_in"],
-        "transferred_out": row["transferred_out"],
-        "disbursed_total": row["disbursed"],
-        "returned_total": row["returned"],
-    }
+    return spec.figures(
+        received=row["received"], transferred_in=row["transferred_in"],
+        transferred_out=row["transferred_out"], disbursed=row["disbursed"],
+        returned=row["returned"], allocated_unspent=row["allocated_unspent"],
+        outstanding=row["pledged_outstanding"],
+    )
 
 
 def describe(row: dict[str, Any]) -> dict[str, Any]:

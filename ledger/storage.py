@@ -7,9 +7,10 @@ database functions stay off: they drop the table lock that keeps notification id
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlparse
-
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
 
 from ledger.settings import Settings, get_settings
 
@@ -57,9 +58,26 @@ def environment(settings: Settings) -> dict[str, str]:
     }
 
 
+@contextmanager
+def schema_changes(settings: Settings) -> Iterator[None]:
+    """Serialises the `CREATE ... IF NOT EXISTS` of processes opening one PostgreSQL schema
+    at the same instant, which PostgreSQL can otherwise fail with "tuple concurrently
+    updated": a session advisory lock keyed by the schema, held for the block."""
+    if describe(settings) != "postgresql":
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))",
+                     ("ledger schema " + settings.postgres_schema,))
+        yield  # closing the connection releases the lock
+
+
 def open_ledger(settings: Settings | None = None) -> Ledger:
     """The ledger application on the storage the settings name."""
     from ledger.application import Ledger
 
     settings = settings or get_settings()
-    return Ledger(environment(settings), snapshot_interval=settings.snapshot_interval)
+    with schema_changes(settings):
+        return Ledger(environment(settings), snapshot_interval=settings.snapshot_interval)

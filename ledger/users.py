@@ -21,7 +21,7 @@ from uuid import UUID
 from ledger.domain import values
 from ledger.domain.errors import InvalidInput, LedgerError
 from ledger.settings import Settings
-from ledger.storage import describe
+from ledger.storage import describe, schema_changes
 
 ROLES = ("admin", "treasurer", "auditor", "sponsor")
 KEY_PREFIX = "lk_"
@@ -292,4 +292,5 @@ def open_users(settings: Settings) -> UserStore:
         return MemoryUsers()
     if kind == "sqlite":
         return SQLiteUsers(str(settings.sqlite_path))
-    return PostgresUsers(settings.database_url or "", settings.postgres_schema)
+    with schema_changes(settings):
+        return PostgresUsers(settings.database_url or "", settings.postgres_schema)

@@ -177,3 +177,34 @@ def test_a_write_whose_commit_was_only_seen_by_a_retry_is_answered_as_recorded(
     ledger.record_donation("TT", sponsor, vnd(1), received_on=D, method="cash", actor="w")
     assert open_ledger(durable_settings).figures("TT")["received_total"] == vnd(1251)
     ledger.close()
+
+
+def _open_everything(settings_json: str, queue) -> None:
+    try:
+        from ledger.projections.facade import ReadModels
+        from ledger.users import open_users
+
+        settings = Settings.model_validate_json(settings_json)
+        ledger = open_ledger(settings)
+        models = ReadModels(ledger, settings)
+        open_users(settings).close()
+        models.stop()
+        ledger.close()
+        queue.put("ok")
+    except BaseException as e:  # noqa: BLE001 - reported to the test
+        queue.put(f"{type(e).__name__}: {e}")
+
+
+def test_processes_opening_a_new_postgres_schema_at_once_all_succeed(pg_settings):
+    # PostgreSQL can fail concurrent CREATE ... IF NOT EXISTS with "tuple concurrently
+    # updated"; opening the ledger, its read models and its users must not
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    processes = [context.Process(target=_open_everything,
+                                 args=(pg_settings.model_dump_json(), queue)) for _ in range(6)]
+    for p in processes:
+        p.start()
+    answers = [queue.get(timeout=120) for _ in processes]
+    for p in processes:
+        p.join(timeout=30)
+    assert answers == ["ok"] * 6

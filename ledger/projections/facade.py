@@ -12,8 +12,6 @@ import time
 from typing import Any
 from uuid import UUID
 
-import psycopg
-
 from ledger.application import Ledger, today
 from ledger.projections.awards import AwardRegister
 from ledger.projections.balances import Balances
@@ -24,6 +22,7 @@ from ledger.projections.runner import Runner, wait_until
 from ledger.projections.sponsors import SponsorLedger
 from ledger.projections.view import View
 from ledger.settings import Settings
+from ledger.storage import schema_changes
 
 #: every read model, by name
 VIEWS: dict[str, type[View]] = {
@@ -60,20 +59,13 @@ class ReadModels:
         )
 
     def _create_tables(self) -> None:
-        for attempt in range(3):
-            try:
-                with self.db.transaction(immediate=True) as tx:
-                    for view in self.views:
-                        view.create(tx)
-                        tx.execute(
-                            "INSERT INTO projection_tracking (view, position) VALUES (?, 0)"
-                            " ON CONFLICT (view) DO NOTHING", (view.tracking,),
-                        )
-                return
-            except psycopg.errors.UniqueViolation:
-                # two processes creating the same table at once: the other one won
-                if attempt == 2:
-                    raise
+        with schema_changes(self.settings), self.db.transaction(immediate=True) as tx:
+            for view in self.views:
+                view.create(tx)
+                tx.execute(
+                    "INSERT INTO projection_tracking (view, position) VALUES (?, 0)"
+                    " ON CONFLICT (view) DO NOTHING", (view.tracking,),
+                )
 
     # ---- running ----------------------------------------------------------------------------
 

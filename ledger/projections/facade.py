@@ -144,6 +144,11 @@ class ReadModels:
         with self.db.transaction() as tx:
             return self.sponsors.ledger(tx, sponsor_id, today())
 
+    def fund_sponsorship(self, code: str, donations: int = 20) -> dict[str, Any]:
+        """The fund's pledges and its latest `donations` gifts, with their sponsors."""
+        with self.db.transaction() as tx:
+            return self.sponsors.fund_sponsorship(tx, code, today(), donations)
+
     def award_register(self, code: str) -> dict[str, Any]:
         """The fund's award rounds, schools, categories and students."""
         with self.db.transaction() as tx:

@@ -18,7 +18,15 @@ from uuid import UUID
 
 from ledger.domain.money import Money
 from ledger.projections.database import Tx
-from ledger.projections.view import Item, View, add_funds, directory_ddl, load, save
+from ledger.projections.view import (
+    Item,
+    View,
+    add_funds,
+    directory_ddl,
+    find_fund,
+    load,
+    save,
+)
 
 PLEDGE_COLUMNS = ("fund_id", "pledge_id", "sponsor_id", "seq", "pledged_on", "amount",
                   "applied", "active", "schedule", "cancelled_on", "cancel_reason")
@@ -148,22 +156,52 @@ class SponsorLedger(View):
             d = dict(zip(DONATION_COLUMNS, row))
             entry = fund_entry(d["fund_id"])
             entry["rows"].append(d)
-            gift = Money(int(d["amount"]), d["amount_currency"]).as_json()
-            credited = Money(int(d["credited"]), entry["currency"]).as_json()
-            entry["donations"].append({
-                "id": d["donation_id"], "received_on": d["received_on"], "amount": gift,
-                "credited": credited, "method": d["method"], "reference": d["reference"],
-                "pledge_id": d["pledge_id"], "reversed": bool(d["reversed"]),
-            })
+            gift = _gift(d, entry["currency"])
+            entry["donations"].append(gift)
             if d["reversed"]:
                 entry["reversals"].append({
                     "donation_id": d["donation_id"], "reversed_on": d["reversed_on"],
-                    "amount": gift, "credited": credited, "reason": d["reversal_reason"],
+                    "amount": gift["amount"], "credited": gift["credited"],
+                    "reason": d["reversal_reason"],
                 })
         for entry in by_fund.values():
             entry["totals"] = _totals(entry.pop("rows"), entry["currency"])
         return {"sponsor_id": sponsor,
                 "funds": sorted(by_fund.values(), key=lambda f: f["fund"])}
+
+    def fund_sponsorship(
+        self, tx: Tx, code: str, today: date, donations: int
+    ) -> dict[str, Any]:
+        """A fund's pledges (oldest first) and its latest `donations` gifts (newest
+        first), each with its sponsor; FundNotFound if the view has no such fund."""
+        fund_id, currency = find_fund(tx, self.t("sponsor_ledger_funds"), code)
+        pledges = []
+        for row in tx.all(
+            f"SELECT {', '.join(PLEDGE_COLUMNS)} FROM {self.t('sponsor_pledges')}"
+            " WHERE fund_id = ? ORDER BY seq", (fund_id,),
+        ):
+            p = dict(zip(PLEDGE_COLUMNS, row))
+            pledges.append({"sponsor_id": p["sponsor_id"], **_pledge(p, currency, today)})
+        gifts = []
+        for row in tx.all(
+            f"SELECT {', '.join(DONATION_COLUMNS)} FROM {self.t('sponsor_donations')}"
+            " WHERE fund_id = ? ORDER BY seq DESC LIMIT ?", (fund_id, donations),
+        ):
+            d = dict(zip(DONATION_COLUMNS, row))
+            gifts.append({**_gift(d, currency), "sponsor_id": d["sponsor_id"],
+                          "seq": int(d["seq"]), "reversed_on": d["reversed_on"]})
+        return {"fund": code, "currency": currency, "pledges": pledges, "donations": gifts}
+
+
+def _gift(d: dict[str, Any], currency: str) -> dict[str, Any]:
+    """A donation row: the gift in its own currency, the amount credited in the fund's."""
+    return {
+        "id": d["donation_id"], "received_on": d["received_on"],
+        "amount": Money(int(d["amount"]), d["amount_currency"]).as_json(),
+        "credited": Money(int(d["credited"]), currency).as_json(),
+        "method": d["method"], "reference": d["reference"],
+        "pledge_id": d["pledge_id"], "reversed": bool(d["reversed"]),
+    }
 
 
 def _pledge(p: dict[str, Any], currency: str, today: date) -> dict[str, Any]:

@@ -16,7 +16,6 @@ Methods take and return primitives, ids and `Money`, never aggregates.
 from __future__ import annotations
 
 import random
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -42,9 +41,9 @@ from ledger.domain.errors import (
     LedgerError,
     SponsorNotFound,
 )
-from ledger.domain.fund import Fund
+from ledger.domain.fund import Fund, RecordedDonation
 from ledger.domain.money import Money
-from ledger.domain.receipt import Receipt, fingerprint
+from ledger.domain.receipt import Receipt, fingerprint, recorded_donation
 from ledger.domain.sponsor import Sponsor
 
 #: The association keeps its books on Vietnamese dates.
@@ -190,11 +189,18 @@ class Ledger(Application[UUID]):
             raise SponsorNotFound(sponsor_id)
         return found.as_dict()
 
-    def _require_sponsor(self, sponsor_id: UUID) -> str:
-        # Sponsors are never removed, so one sighting is enough.
+    def sponsor_exists(self, sponsor_id: UUID) -> bool:
+        """Whether the sponsor is registered (sponsors are never removed, so one sighting
+        is remembered)."""
         if sponsor_id not in self._sponsors_seen:
-            self.sponsor(sponsor_id)
+            if not isinstance(self._aggregate(sponsor_id), Sponsor):
+                return False
             self._sponsors_seen.add(sponsor_id)
+        return True
+
+    def _require_sponsor(self, sponsor_id: UUID) -> str:
+        if not self.sponsor_exists(sponsor_id):
+            raise SponsorNotFound(sponsor_id)
         return str(sponsor_id)
 
     # ---- pledges and donations ----------------------------------------------------------
@@ -279,10 +285,9 @@ class Ledger(Application[UUID]):
 
         Each item holds `record_donation`'s arguments by name (`code`, `sponsor_id`, `amount`,
         `credited`, `received_on`, `method`, `reference`, `pledge_id`) and a `donation_id`,
-        which is required and is the write id, as for one donation. A donation the fund
-        already holds is skipped (answered with `created` False and only its id and fund),
-        so a batch can be sent again after a crash; one recorded elsewhere under the same id
-        is answered from its receipt, or refused with IdConflict if its content differs.
+        which is required and is the write id, as for one donation. A donation already
+        recorded under its id is skipped (answered with `created` False and only its id and
+        fund), so a batch can be sent again after a crash.
         Sponsors must exist. Answers one `Written` per item, in order."""
         kind = "donation"
         fps = [
@@ -298,6 +303,10 @@ class Ledger(Application[UUID]):
         fund_ids = [Fund.id_for(code) for code in codes]
         #: rows found recorded under their id by another write (receipts), by donation id
         prior: dict[UUID, Written] = {}
+        for donation_id, donation in self.recorded_donations(
+            [row["donation_id"] for row in batch]
+        ).items():
+            prior[donation_id] = Written({"id": str(donation_id), "fund": donation.fund}, False)
         for attempt in range(self.max_attempts):
             with self._locked(fund_ids):
                 try:
@@ -311,12 +320,7 @@ class Ledger(Application[UUID]):
                         if donation_id in prior:
                             written.append(prior[donation_id])
                             continue
-                        if str(donation_id) in fund.donations:
-                            written.append(Written({"id": str(donation_id), "fund": fund.code},
-                                                   False))
-                            continue
-                        # one string per sponsor, not per donation, in the fund's state
-                        sponsor = sys.intern(self._require_sponsor(row["sponsor_id"]))
+                        sponsor = self._require_sponsor(row["sponsor_id"])
                         fund.receive_donation(
                             str(donation_id), sponsor, row["amount"], row.get("credited"),
                             received_on=row["received_on"], method=row["method"],
@@ -361,9 +365,10 @@ class Ledger(Application[UUID]):
     ) -> Written:
         request = {"fund": code, "donation_id": str(donation_id), "reason": reason,
                    "reversed_on": _iso(reversed_on)}
+        donation = self.recorded_donations([donation_id]).get(donation_id)
 
         def command(fund: Fund) -> dict[str, Any]:
-            fund.reverse_donation(str(donation_id), reason, actor=actor,
+            fund.reverse_donation(str(donation_id), donation, reason, actor=actor,
                                   reversed_on=reversed_on or today())
             return self._result(donation_id, fund)
 
@@ -482,6 +487,22 @@ class Ledger(Application[UUID]):
             raise InvalidInput("to_fund", "a transfer needs two different funds")
         return self._write("transfer", chosen_id, request, [from_code, to_code], command,
                            receipt_id=transfer_id)
+
+    def recorded_donations(self, donation_ids: Sequence[UUID]) -> dict[UUID, RecordedDonation]:
+        """The donations recorded under these ids, found by their receipts (a fund keeps
+        no entry per donation). An id used by a write of another kind is left out."""
+        ids = list(dict.fromkeys(donation_ids))
+        select_first = getattr(self.recorder, "select_first_events", None)
+        if select_first is not None:
+            stored = select_first(ids)
+        else:
+            stored = [e for i in ids for e in self.recorder.select_events(i, lte=1)]
+        found = {}
+        for s in stored:
+            e = self.mapper.to_domain_event(s)
+            if isinstance(e, Receipt.Issued) and (d := recorded_donation(e.kind, e.result)):
+                found[e.originator_id] = d
+        return found
 
     # ---- reads of the event store -------------------------------------------------------
 

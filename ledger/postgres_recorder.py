@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -24,21 +25,37 @@ from psycopg.sql import SQL, Identifier, Literal
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
-    """`PostgresApplicationRecorder` with a one-round-trip insert."""
+    """`PostgresApplicationRecorder` with a one-round-trip insert, and COPY for many events."""
+
+    #: inserts of at least this many events go by COPY
+    copy_threshold = 100
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
-        self._head = SQL(
-            "BEGIN; SET LOCAL lock_timeout = '{timeout}s'; "
-            "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; NOTIFY {channel}; "
-            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
-            "VALUES "
-        ).format(
-            timeout=datastore.lock_timeout,
-            schema=Identifier(datastore.schema),
-            table=Identifier(self.events_table_name),
-            channel=Identifier(self.channel_name),
-        )
+        names = {
+            "timeout": Literal(f"{datastore.lock_timeout}s"),
+            "schema": Identifier(datastore.schema),
+            "table": Identifier(self.events_table_name),
+            "channel": Identifier(self.channel_name),
+        }
+        #: begin, lock and notify: the start of every insert's transaction
+        self._copy_head = SQL(
+            "BEGIN; SET LOCAL lock_timeout = {timeout}; "
+            "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; NOTIFY {channel}"
+        ).format(**names)
+        self._head = SQL("{begin}; INSERT INTO {schema}.{table} "
+                         "(originator_id, originator_version, topic, state) VALUES ").format(
+            begin=self._copy_head, **names)
+        self._copy = SQL(
+            "COPY {schema}.{table} (originator_id, originator_version, topic, state) "
+            "FROM STDIN (FORMAT BINARY)"
+        ).format(schema=Identifier(datastore.schema), table=Identifier(self.events_table_name))
+        self._last_id = SQL("SELECT currval(pg_get_serial_sequence({table}, 'notification_id'))"
+                            ).format(table=Literal(f"{datastore.schema}.{self.events_table_name}"))
+        self._select_first = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+            "WHERE originator_id = ANY(%s) AND originator_version = 1"
+        ).format(schema=Identifier(datastore.schema), table=Identifier(self.events_table_name))
         self._rendered_head: bytes | None = None
         self._topics: dict[str, bytes] = {}
 
@@ -56,12 +73,49 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             bytes(e.state).hex().encode("ascii"),
         )
 
+    def _copy_events(self, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """A large insert, by COPY: under the EXCLUSIVE lock no other writer draws from
+        the notification id sequence, so the rows take the consecutive ids ending at the
+        sequence's current value, in the order they were sent."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            try:
+                curs.execute(self._copy_head, prepare=False)
+                with curs.copy(self._copy) as copy:
+                    copy.set_types(["uuid", "int8", "text", "bytea"])
+                    for e in stored_events:
+                        copy.write_row((e.originator_id, e.originator_version, e.topic,
+                                        e.state))
+                curs.execute(self._last_id, prepare=False)
+                row = curs.fetchone()
+                curs.execute(b"COMMIT", prepare=False)
+            except BaseException:
+                conn.rollback()
+                raise
+        assert row is not None
+        last = int(row["currval"])
+        return list(range(last - len(stored_events) + 1, last + 1))
+
+    def select_first_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """The first event of each of these aggregates that exists, in one query."""
+        if not originator_ids:
+            return []
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._select_first, (list(originator_ids),), prepare=True)
+            return [
+                StoredEvent(originator_id=row["originator_id"],
+                            originator_version=row["originator_version"],
+                            topic=row["topic"], state=bytes(row["state"]))
+                for row in curs.fetchall()
+            ]
+
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         if not stored_events:
             return None
+        if len(stored_events) >= self.copy_threshold:
+            return self._copy_events(stored_events)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             if self._rendered_head is None:
                 # standard_conforming_strings makes '\x…' a plain hex bytea literal

@@ -9,6 +9,7 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.domain import errors
+from ledger.domain.fund import Fund
 from ledger.domain.money import Money
 from ledger.storage import open_ledger
 
@@ -100,6 +101,32 @@ def test_a_reversal_happens_once_and_only_while_available_covers_it(funded):
     with pytest.raises(errors.AlreadyReversed):
         ledger.reverse_donation("TT", gift, "bounced", actor="t")
     assert figures(ledger)["received_total"] == "13000000"
+
+
+def test_only_a_donation_recorded_in_the_fund_can_be_reversed_there(funded):
+    ledger, sponsor = funded
+    ledger.open_fund("BANK", "Banking programme", actor="t")
+    elsewhere = UUID(ledger.record_donation("BANK", sponsor, vnd("100"), received_on=D,
+                                            method="cash", actor="t").result["id"])
+    alloc = UUID(ledger.allocate("TT", "r", vnd("100"), actor="t").result["id"])
+    before = event_count(ledger)
+    for not_a_donation_here in (elsewhere, alloc, uuid4()):
+        with pytest.raises(errors.DonationNotFound):
+            ledger.reverse_donation("TT", not_a_donation_here, "wrong fund", actor="t")
+    assert event_count(ledger) == before
+    ledger.reverse_donation("BANK", elsewhere, "bounced", actor="t")
+    assert figures(ledger, "BANK")["received_total"] == "0"
+
+
+def test_a_fund_holds_no_entry_per_donation_so_its_state_stays_small(funded):
+    ledger, sponsor = funded
+    size = ledger.repository.get(Fund.id_for("TT")).size
+    gifts = [UUID(ledger.record_donation("TT", sponsor, vnd("1"), received_on=D, method="cash",
+                                         actor="t").result["id"]) for _ in range(30)]
+    assert ledger.repository.get(Fund.id_for("TT")).size == size
+    ledger.reverse_donation("TT", gifts[0], "bounced", actor="t")
+    assert ledger.repository.get(Fund.id_for("TT")).size == size + 1
+    assert figures(ledger)["received_total"] == "10000029"
 
 
 def test_a_foreign_gift_records_the_original_and_credits_the_fund_currency(ledger):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from unittest import TestCase
 
 import psycopg
 import pytest
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.tests.persistence import (
     ApplicationRecorderTestCase,
@@ -55,6 +57,57 @@ class TestLedgerRecorderKeepsNotificationIdsUninterleaved(
     _Schema, NonInterleavingNotificationIDsBaseCase
 ):
     pass
+
+
+class _ByCopy:
+    """Every insert, however small, by the COPY path."""
+
+    def create_recorder(self):
+        recorder = super().create_recorder()
+        recorder.copy_threshold = 1
+        return recorder
+
+
+class TestLedgerRecorderByCopyAsAnApplicationRecorder(
+    _ByCopy, _Schema, ApplicationRecorderTestCase
+):
+    pass
+
+
+class TestLedgerRecorderByCopyKeepsNotificationIdsUninterleaved(
+    _ByCopy, _Schema, NonInterleavingNotificationIDsBaseCase
+):
+    pass
+
+
+class TestLargeInserts(_Schema, TestCase):
+    def test_a_large_insert_answers_the_ids_its_rows_were_given(self):
+        recorder = self.create_recorder()
+        recorder.insert_events([_event(uuid.uuid4(), 1)])
+        events = [_event(uuid.uuid4(), v) for v in (1, 2, 3) for _ in range(100)]
+        ids = recorder.insert_events(events)
+        stored = recorder.select_notifications(1, 1000)
+        assert ids == [n.id for n in stored[1:]]
+        assert [(n.originator_id, n.originator_version, n.state) for n in stored[1:]] == [
+            (e.originator_id, e.originator_version, e.state) for e in events]
+
+    def test_a_large_insert_meeting_a_stored_event_records_none_of_its_rows(self):
+        recorder = self.create_recorder()
+        taken = _event(uuid.uuid4(), 1)
+        recorder.insert_events([taken])
+        events = [_event(uuid.uuid4(), 1) for _ in range(300)] + [taken]
+        with pytest.raises(IntegrityError):
+            recorder.insert_events(events)
+        assert len(recorder.select_notifications(1, 1000)) == 1
+        # the failed COPY drew ids from the sequence (never given back): the next rows
+        # come after them, and still answer their own ids
+        ids = recorder.insert_events(events[:-1])
+        assert ids == [n.id for n in recorder.select_notifications(1, 1000)[1:]]
+
+
+def _event(originator_id: uuid.UUID, version: int) -> StoredEvent:
+    return StoredEvent(originator_id=originator_id, originator_version=version,
+                       topic="tests:Event", state=b"\x00 binary \xc3\xa9 \\x")
 
 
 class TestTrackingRecorderBesideIt(_Schema, TrackingRecorderTestCase):

@@ -14,6 +14,7 @@ recorded time and its link in the fund's hash chain (`ledger.domain.chain`).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid5
@@ -48,6 +49,19 @@ from ledger.domain.money import Money, exponent
 FUND_NAMESPACE = UUID("7d5f3a2e-0b9c-4f1e-9a57-3c1d2b6e8f40")
 
 RECIPIENT_FIELDS = {"name": 200, "school": 200, "grade": 40, "category": 100}
+
+
+@dataclass(frozen=True)
+class RecordedDonation:
+    """What a reversal needs to know of a donation recorded earlier. A fund keeps no entry
+    per donation (a fund may hold millions): the application finds the donation where
+    its write was recorded and hands it to `Fund.reverse_donation`."""
+
+    donation_id: str
+    fund: str
+    sponsor_id: str
+    credited_minor: int
+    pledge_id: str | None
 
 
 class Fund(Aggregate):
@@ -123,8 +137,8 @@ class Fund(Aggregate):
         self.allocated_unspent = 0
         #: pledge id → {sponsor, amount, applied, active}
         self.pledges: dict[str, dict[str, Any]] = {}
-        #: donation id → {sponsor, credited, pledge, reversed}
-        self.donations: dict[str, dict[str, Any]] = {}
+        #: the ids of the donations reversed (a donation is reversed at most once)
+        self.reversed: dict[str, bool] = {}
         #: allocation id → {name, amount, released, granted}; granted is net of revocations
         self.allocations: dict[str, dict[str, Any]] = {}
         #: award id → {allocation, amount, disbursed, returned, revoked}
@@ -159,8 +173,8 @@ class Fund(Aggregate):
 
     @property
     def size(self) -> int:
-        """How many entries (donations, pledges, allocations, awards) the state holds."""
-        return len(self.donations) + len(self.pledges) + len(self.allocations) + len(self.awards)
+        """How many entries (reversals, pledges, allocations, awards) the state holds."""
+        return len(self.reversed) + len(self.pledges) + len(self.allocations) + len(self.awards)
 
     def allocation_remainder(self, allocation_id: str) -> int:
         a = self._allocation(allocation_id)
@@ -274,24 +288,26 @@ class Fund(Aggregate):
         )
 
     def reverse_donation(
-        self, donation_id: str, reason: str, *, actor: str, reversed_on: date
+        self, donation_id: str, donation: RecordedDonation | None, reason: str, *, actor: str,
+        reversed_on: date,
     ) -> None:
+        """Reverses a donation of this fund; `donation` is what was recorded under
+        `donation_id` (None if nothing was)."""
         self._require_open()
         values.text("reason", reason, max_len=500)
-        donation = self.donations.get(donation_id)
-        if donation is None:
+        if donation is None or donation.fund != self.code or donation.donation_id != donation_id:
             raise DonationNotFound(donation_id)
-        if donation["reversed"]:
+        if donation_id in self.reversed:
             raise AlreadyReversed(donation_id)
-        self._require_available(donation["credited"])
+        self._require_available(donation.credited_minor)
         self._emit(
             self.DonationReversed,
             actor,
             reversed_on,
             donation_id=donation_id,
-            sponsor_id=donation["sponsor"],
-            credited_minor=donation["credited"],
-            pledge_id=donation["pledge"],
+            sponsor_id=donation.sponsor_id,
+            credited_minor=donation.credited_minor,
+            pledge_id=donation.pledge_id,
             reason=reason,
         )
 
@@ -529,12 +545,6 @@ class Fund(Aggregate):
         pledge_id: str | None,
     ) -> None:
         self.received += credited_minor
-        self.donations[donation_id] = {
-            "sponsor": sponsor_id,
-            "credited": credited_minor,
-            "pledge": pledge_id,
-            "reversed": False,
-        }
         if pledge_id in self.pledges:
             self.pledges[pledge_id]["applied"] += credited_minor
 
@@ -548,8 +558,7 @@ class Fund(Aggregate):
         reason: str,
     ) -> None:
         self.received -= credited_minor
-        if donation_id in self.donations:
-            self.donations[donation_id]["reversed"] = True
+        self.reversed[donation_id] = True
         if pledge_id in self.pledges:
             self.pledges[pledge_id]["applied"] -= credited_minor
 

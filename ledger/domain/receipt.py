@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain import chain
 from ledger.domain.errors import IdConflict
+from ledger.domain.fund import RecordedDonation
 
 
 def fingerprint(kind: str, request: dict[str, Any]) -> str:
@@ -44,8 +45,27 @@ class Receipt(Aggregate):
         self.fingerprint = fingerprint
         self.result = result
 
+    def recorded_donation(self) -> RecordedDonation | None:
+        """The donation whose recording this receipt witnesses, if it witnesses one."""
+        return recorded_donation(self.kind, self.result)
+
     def replay(self, kind: str, fingerprint: str) -> dict[str, Any]:
         """The original result, if this is the same write again; IdConflict if not."""
         if kind != self.kind or fingerprint != self.fingerprint:
             raise IdConflict(self.id)
         return self.result
+
+
+def recorded_donation(kind: str, result: dict[str, Any]) -> RecordedDonation | None:
+    """The donation a receipt of this kind and result witnesses (its result holds the
+    DonationReceived event as recorded), or None for a receipt of another kind of write."""
+    if kind != "donation":
+        return None
+    data = result["events"][-1]["data"]
+    return RecordedDonation(
+        donation_id=data["donation_id"],
+        fund=result["fund"],
+        sponsor_id=data["sponsor_id"],
+        credited_minor=data["credited_minor"],
+        pledge_id=data["pledge_id"],
+    )

@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from ledger.application import Ledger
-from ledger.domain.errors import IdConflict, InvalidInput, SponsorNotFound
+from ledger.domain.errors import IdConflict, InvalidInput
 from ledger.domain.fund import Fund
 from ledger.domain.money import Money
 from ledger.imports.mapping import REQUIRED, Mapping
@@ -127,6 +127,13 @@ class DonationImport:
             if self.max_errors is None or len(errors) < self.max_errors:
                 errors.append(error)
 
+        unsettled: list[_Unsettled] = []
+
+        def settle() -> None:
+            for error in self._settle(unsettled, check):
+                report(error)
+            unsettled.clear()
+
         with Repeats() as repeats:
             try:
                 for line, cells in self._cells(source):
@@ -141,7 +148,9 @@ class DonationImport:
                         repeats.add(key[0].bytes, line, key[1])
                     row, row_errors = read_row(line, cells, REQUIRED, key)
                     if row is not None:
-                        row_errors = self._check_in_ledger(row, key, facts, check)
+                        row_errors = self._check_in_ledger(row, key, facts, unsettled)
+                        if len(unsettled) >= self.batch_size:
+                            settle()
                     elif _names_unknown_fund(cells, row_errors, facts):
                         row_errors.append(RowError(line, "fund", f"no fund {cells['fund']}"))
                     for error in row_errors:
@@ -152,6 +161,7 @@ class DonationImport:
                 report(e.error)
             except Unreadable as e:
                 report(RowError(e.line, "file", e.reason))
+            settle()
             for line, column, first in repeats.repeated():
                 report(RowError(line, column, f"repeats the {column} of line {first}"))
         if check.rows == 0 and check.error_count == 0:
@@ -164,7 +174,9 @@ class DonationImport:
         return check, facts
 
     def _check_in_ledger(self, row: DonationRow, key: tuple[UUID, str] | None,
-                         facts: _Facts, check: Check) -> list[RowError]:
+                         facts: _Facts, unsettled: list[_Unsettled]) -> list[RowError]:
+        """The row's errors against the ledger; a row without any is added to `unsettled`,
+        to be told new or already recorded by `_settle`, a batch at a time."""
         errors: list[RowError] = []
 
         def fail(column: str, reason: str) -> list[RowError]:
@@ -191,19 +203,27 @@ class DonationImport:
                 fail("pledge_id", f"pledge {row.pledge_id} is cancelled")
             elif pledge["sponsor"] != str(row.sponsor_id):
                 fail("pledge_id", f"pledge {row.pledge_id} belongs to another sponsor")
-        if errors:
-            return errors
-        recorded = fund.donations.get(str(row.donation_id))
-        if recorded is None:
-            check.new += 1
-        elif (recorded["sponsor"], recorded["credited"], recorded["pledge"]) == (
-            str(row.sponsor_id), credited.minor, _str(row.pledge_id)
-        ):
-            check.present += 1
-        else:
-            column = key[1] if key else "reference"
-            fail(column, f"donation {row.donation_id} is already recorded with a different "
-                         "sponsor, amount or pledge")
+        if not errors:
+            unsettled.append(_Unsettled(row, credited.minor, key[1] if key else "reference"))
+        return errors
+
+    def _settle(self, unsettled: list[_Unsettled], check: Check) -> list[RowError]:
+        """Counts each row as new or already recorded (by its donation id's receipt); the
+        errors of rows whose id is recorded with other content."""
+        recorded = self.ledger.recorded_donations([u.row.donation_id for u in unsettled])
+        errors = []
+        for u in unsettled:
+            donation = recorded.get(u.row.donation_id)
+            if donation is None:
+                check.new += 1
+            elif (donation.fund, donation.sponsor_id, donation.credited_minor,
+                  donation.pledge_id) == (u.row.fund, str(u.row.sponsor_id), u.credited_minor,
+                                          _str(u.row.pledge_id)):
+                check.present += 1
+            else:
+                errors.append(RowError(
+                    u.row.line, u.column, f"donation {u.row.donation_id} is already recorded "
+                    "with a different fund, sponsor, amount or pledge"))
         return errors
 
     # ---- second pass: record ------------------------------------------------------------
@@ -300,6 +320,16 @@ class DonationImport:
             yield line, cells
 
 
+@dataclass
+class _Unsettled:
+    """A row with no error yet, waiting to be told new or already recorded."""
+
+    row: DonationRow
+    credited_minor: int
+    #: the column that names the row's id (for an error)
+    column: str
+
+
 class _FileError(Exception):
     """A problem with the file as a whole (no header, a missing column)."""
 
@@ -316,8 +346,8 @@ class _Facts:
         self.ledger = ledger
         self._funds: dict[str, Fund | None] = {}
         self._currencies: dict[str, str] = {}
-        self._sponsors: dict[UUID, bool] = {}
         self.sponsors_to_register: set[UUID] = set()
+        self._unknown_sponsors: set[UUID] = set()
 
     def fund(self, code: str) -> Fund | None:
         if code not in self._funds:
@@ -337,13 +367,12 @@ class _Facts:
         self._funds.clear()
 
     def sponsor_exists(self, sponsor_id: UUID) -> bool:
-        if sponsor_id not in self._sponsors:
-            try:
-                self.ledger.sponsor(sponsor_id)
-                self._sponsors[sponsor_id] = True
-            except SponsorNotFound:
-                self._sponsors[sponsor_id] = False
-        return self._sponsors[sponsor_id]
+        if sponsor_id in self.sponsors_to_register or sponsor_id in self._unknown_sponsors:
+            return False
+        if self.ledger.sponsor_exists(sponsor_id):
+            return True
+        self._unknown_sponsors.add(sponsor_id)
+        return False
 
 
 def _credited(row: DonationRow, fund_currency: str,

@@ -13,14 +13,16 @@ subscriptions — is the library's. It passes the library's own recorder test ca
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.utils import retry
 from psycopg import Connection
+from psycopg.errors import LockNotAvailable
 from psycopg.sql import SQL, Identifier, Literal
 
 
@@ -29,6 +31,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 
     #: inserts of at least this many events go by COPY
     copy_threshold = 100
+    #: attempts of an insert that meets a broken connection
+    max_attempts = 10
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
@@ -108,12 +112,25 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 for row in curs.fetchall()
             ]
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        """Inserts the events in one transaction; retried, as the library does, after a
+        broken connection, but not after the lock timeout: the table is busy, and waiting
+        ten times as long would not tell the caller anything sooner."""
         if not stored_events:
             return None
+        attempt = 1
+        while True:
+            try:
+                return self._insert(stored_events)
+            except (InterfaceError, OperationalError) as e:
+                if attempt == self.max_attempts or _is_lock_timeout(e):
+                    raise
+            attempt += 1
+            time.sleep(0.2 * (1 + 0.1 * (random.random() - 0.5)))
+
+    def _insert(self, stored_events: Sequence[StoredEvent]) -> list[int]:
         if len(stored_events) >= self.copy_threshold:
             return self._copy_events(stored_events)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
@@ -141,3 +158,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             msg = f"got {len(notification_ids)} notification ids for {len(stored_events)} events"
             raise OperationalError(msg)
         return notification_ids
+
+
+def _is_lock_timeout(error: BaseException) -> bool:
+    """Whether the error is PostgreSQL's lock timeout (SQLSTATE 55P03), which the library
+    reports as an OperationalError caused by psycopg's LockNotAvailable."""
+    return isinstance(error.__cause__, LockNotAvailable) or isinstance(error, LockNotAvailable)

@@ -280,14 +280,18 @@ class Ledger(Application[UUID]):
         return self._write("donation", chosen_id, request, [code], command,
                            receipt_id=donation_id)
 
-    def record_donations(self, batch: Sequence[dict[str, Any]], *, actor: str) -> list[Written]:
+    def record_donations(
+        self, batch: Sequence[dict[str, Any]], *, actor: str, skip_recorded: bool = False
+    ) -> list[Written]:
         """Records many donations, across funds, in one transaction: the whole batch or none.
 
         Each item holds `record_donation`'s arguments by name (`code`, `sponsor_id`, `amount`,
         `credited`, `received_on`, `method`, `reference`, `pledge_id`) and a `donation_id`,
-        which is required and is the write id, as for one donation. A donation already
-        recorded under its id is skipped (answered with `created` False and only its id and
-        fund), so a batch can be sent again after a crash.
+        which is required and is the write id, as for one donation: one already recorded
+        under its id is answered from its receipt, or refused with IdConflict if its content
+        differs. With `skip_recorded` (an import's re-run after a crash), donations already
+        recorded are looked up first, in one query, and skipped whatever their content
+        (answered with `created` False and only their id and fund).
         Sponsors must exist. Answers one `Written` per item, in order."""
         kind = "donation"
         fps = [
@@ -303,10 +307,12 @@ class Ledger(Application[UUID]):
         fund_ids = [Fund.id_for(code) for code in codes]
         #: rows found recorded under their id by another write (receipts), by donation id
         prior: dict[UUID, Written] = {}
-        for donation_id, donation in self.recorded_donations(
-            [row["donation_id"] for row in batch]
-        ).items():
-            prior[donation_id] = Written({"id": str(donation_id), "fund": donation.fund}, False)
+        if skip_recorded:
+            for donation_id, donation in self.recorded_donations(
+                [row["donation_id"] for row in batch]
+            ).items():
+                prior[donation_id] = Written({"id": str(donation_id), "fund": donation.fund},
+                                             False)
         for attempt in range(self.max_attempts):
             with self._locked(fund_ids):
                 try:

@@ -239,7 +239,8 @@ class DonationImport:
 
         def flush() -> None:
             nonlocal done
-            written = self.ledger.record_donations(batch, actor=self.actor)
+            written = self.ledger.record_donations(batch, actor=self.actor,
+                                                   skip_recorded=True)
             created = sum(1 for w in written if w.created)
             outcome.recorded += created
             outcome.present += len(written) - created

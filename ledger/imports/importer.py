@@ -2,10 +2,11 @@
 
 The first pass reads the whole file and checks each row on its own (`rows.read_row`) and
 against the ledger (fund, currency, sponsor, pledge, a donation already recorded with other
-content) and every row against the others (a repeated reference); it keeps only small keys.
-Any error refuses the whole file before anything is recorded. The second pass reads the
-file again and records it through `Ledger.record_donations`, a batch per transaction;
-donations already recorded are skipped, so a re-run after a crash finishes the rest.
+content) and every row against the others (a repeated reference); it keeps only small keys
+in memory, and the good rows in a temporary file (`stash.Stash`). Any error refuses the
+whole file before anything is recorded. The second pass reads the good rows back and
+records them through `Ledger.record_donations`, a batch per transaction; donations already
+recorded are skipped, so a re-run after a crash finishes the rest.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ledger.imports.mapping import REQUIRED, Mapping
 from ledger.imports.repeats import Repeats
 from ledger.imports.rows import DonationRow, RowError, donation_key, read_row
 from ledger.imports.sources import Source, Unreadable
+from ledger.imports.stash import Stash
 
 #: progress(phase, rows done, rows in all or None while unknown); phase: checking|recording
 Progress = Callable[[str, int, int | None], None]
@@ -102,22 +104,25 @@ class DonationImport:
         """Checks the file, then (unless a dry run) records it. ImportRefused if any row
         is bad, with nothing recorded."""
         source = Source(file, delimiter=self.mapping.delimiter)
-        check, facts = self._check(source, progress)
-        if not check.ok:
-            raise ImportRefused(check)
-        if dry_run:
-            return Outcome(check, present=check.present, dry_run=True)
-        if check.new == 0:
-            return Outcome(check, present=check.present)
-        return self._record(source, check, facts, progress)
+        with Stash() as stash:
+            check, facts = self._check(source, progress, stash)
+            if not check.ok:
+                raise ImportRefused(check)
+            if dry_run:
+                return Outcome(check, present=check.present, dry_run=True)
+            if check.new == 0:
+                return Outcome(check, present=check.present)
+            return self._record(stash, check, facts, progress)
 
     def check(self, file: Any) -> Check:
         """Only the first pass: every error of the file, nothing recorded."""
-        return self._check(Source(file, delimiter=self.mapping.delimiter), None)[0]
+        return self._check(Source(file, delimiter=self.mapping.delimiter), None, None)[0]
 
     # ---- first pass: check --------------------------------------------------------------
 
-    def _check(self, source: Source, progress: Progress | None) -> tuple[Check, _Facts]:
+    def _check(self, source: Source, progress: Progress | None,
+               stash: Stash | None) -> tuple[Check, _Facts]:
+        """Every error of the file; the good rows go to `stash`, for recording."""
         check = Check()
         facts = _Facts(self.ledger)
         errors: list[RowError] = []
@@ -149,6 +154,8 @@ class DonationImport:
                     row, row_errors = read_row(line, cells, REQUIRED, key)
                     if row is not None:
                         row_errors = self._check_in_ledger(row, key, facts, unsettled)
+                        if stash is not None and not row_errors:
+                            stash.add(row)
                         if len(unsettled) >= self.batch_size:
                             settle()
                     elif _names_unknown_fund(cells, row_errors, facts):
@@ -228,7 +235,7 @@ class DonationImport:
 
     # ---- second pass: record ------------------------------------------------------------
 
-    def _record(self, source: Source, check: Check, facts: _Facts,
+    def _record(self, stash: Stash, check: Check, facts: _Facts,
                 progress: Progress | None) -> Outcome:
         outcome = Outcome(check)
         currencies = facts.currencies()
@@ -252,12 +259,7 @@ class DonationImport:
             if progress:
                 progress("recording", done, check.rows)
 
-        for line, cells in self._cells(source):
-            cells["fund"] = cells["fund"].strip()
-            row, errors = read_row(line, cells, REQUIRED)
-            if row is None:
-                raise ImportRefused(Check(rows=check.rows, errors=errors,
-                                          error_count=len(errors)))
+        for row in stash:
             if row.new_sponsor is not None and row.sponsor_id in to_register:
                 outcome.sponsors_registered += self._register(row)
                 to_register.discard(row.sponsor_id)

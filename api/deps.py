@@ -84,10 +84,19 @@ def get_principal(
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None:
         raise http_problem(401, "send Authorization: Bearer <api key>", headers=challenge)
-    user = users.authenticate(credentials.credentials)
-    if user is None:
+    principal = principal_for(request, users, credentials.credentials)
+    if principal is None:
         raise http_problem(401, "the API key is malformed, unknown or revoked",
                            headers=challenge)
+    return principal
+
+
+def principal_for(request: Request, users: UserStore, key: str) -> Principal | None:
+    """The user holding this key now (None for a malformed, unknown or revoked key), named
+    as the request's actor. The web pages call it with the key of their session cookie."""
+    user = users.authenticate(key)
+    if user is None:
+        return None
     principal = Principal(user.name, user.role, user.sponsor_id)
     # read by the access log middleware, which runs outside this (threadpool) context
     request.state.actor = principal.name

@@ -168,6 +168,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "submit_import": ("Nhập", "Import"),
     "cancel": ("Quay lại", "Back"),
     "nothing_recorded": ("Chưa ghi nhận gì.", "Nothing was recorded."),
+    "fix_below": ("Vui lòng sửa các ô được đánh dấu bên dưới.",
+                  "Please correct the fields marked below."),
     "hint_amount": ("Chỉ gồm chữ số, có thể có dấu chấm thập phân, ví dụ 1500000 hoặc "
                     "12000.50; không dấu phân cách hàng nghìn.",
                     "Digits only, with a decimal point if the currency has cents, e.g. "

@@ -67,6 +67,8 @@ class Runner:
         self.db = db
         self.views = list(views)
         self.batch_size = batch_size
+        #: notification ids per fund event in the last range read (fund events and others)
+        self._spread = 1.0
         self.poll_interval = poll_interval
         self.on_progress = on_progress
         self.wake = threading.Event()
@@ -91,9 +93,25 @@ class Runner:
     def read(self, after: int, top: int) -> tuple[Batch, int]:
         """The fund events after `after` up to `top` (at most a batch), decoded, and the
         position a view reaches by applying them."""
-        notifications = self.app.recorder.select_notifications(
-            after, self.batch_size, stop=top, topics=FUND_TOPICS, inclusive_of_start=False
-        )
+        # Key ranges of a few pages, never (after, top] at once: PostgreSQL's statistics
+        # of a freshly loaded table are stale, and with them each page's plan would
+        # scan and sort every row up to `top` (quadratic over a catch-up).
+        # A range holds other events too (receipts, sponsors): its width follows the
+        # share of fund events the last range had.
+        notifications: list[Any] = []
+        end = after
+        while end < top and len(notifications) < self.batch_size:
+            wanted = self.batch_size - len(notifications)
+            stop = min(top, end + int(wanted * self._spread) + 1)
+            page = self.app.recorder.select_notifications(
+                end, wanted, stop=stop, topics=FUND_TOPICS, inclusive_of_start=False
+            )
+            notifications += page
+            if len(page) < wanted:
+                self._spread = min(16.0, max(1.0, (stop - end) / max(1, len(page))))
+                end = stop
+            else:
+                end = page[-1].id
         to_event = self.app.mapper.to_domain_event
         ids = self._fund_ids
         batch = []
@@ -103,7 +121,6 @@ class Runner:
             if fund_id is None:
                 fund_id = ids[n.originator_id] = str(n.originator_id)
             batch.append((n.id, event, type(event).__name__, fund_id))
-        end = top if len(notifications) < self.batch_size else notifications[-1].id
         return batch, end
 
     def step(self) -> int:

@@ -259,13 +259,23 @@ def test_the_pages_are_not_part_of_the_api_schema(web: Api):
                 if p == "/" or p.startswith("/web")]
 
 
-def test_every_label_the_templates_use_exists_in_both_languages():
+def test_every_label_the_pages_use_exists_in_both_languages():
     from api.web.labels import label
+    from api.web.writes import FORMS
+    from ledger.domain.sponsor import SPONSOR_KINDS
+    from ledger.users import ROLES
 
     used = set()
     for template in TEMPLATES.glob("*.html"):
         used |= set(re.findall(r"t\('([a-z_]+)'", template.read_text()))
+    for source in TEMPLATES.parent.glob("*.py"):
+        used |= set(re.findall(r'label\("([a-z_]+)"', source.read_text()))
     used -= {"f_", "form_", "kind_", "lang_", "role_", "submit_"}  # prefixes of keys
+    for spec in FORMS.values():
+        used |= {f"form_{spec.title}", f"submit_{spec.submit}"}
+        used |= {f"f_{f.name}" for f in spec.fields} | {f.hint for f in spec.fields if f.hint}
+    used |= {f"kind_{k}" for k in SPONSOR_KINDS} | {f"role_{r}" for r in ROLES}
+    used |= {"lang_vi", "lang_en", "f_file", "f_import_fund", "f_dry_run", "f_mapping"}
     for key in sorted(used):
         vi, en = label(key, "vi", n=1, seq=1, count=1, what="x", day="d"), label(
             key, "en", n=1, seq=1, count=1, what="x", day="d")

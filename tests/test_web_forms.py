@@ -66,18 +66,23 @@ def test_a_foreign_gift_records_the_amount_given_and_the_amount_credited(
     assert "EUR 120.50" in page and "VND 3,300,000" in page
 
 
-def test_a_form_sent_twice_records_once(web: Api, side: Side, treasurer: Reader):
-    form = {**treasurer.form("/web/funds/FA/allocations/new"),
-            "name": "Tet round", "amount": "1000000"}
-    first = treasurer.http.post("/web/funds/FA/allocations/new", data=form,
-                                follow_redirects=False)
+@pytest.mark.parametrize(("path", "values", "figure", "expected"), [
+    ("allocations/new", {"name": "Tet round", "amount": "1000000"},
+     "allocated_unspent", "5800000"),
+    ("donations/new", {"amount": "700000", "received_on": "2025-10-01"},
+     "received_total", "10800000"),
+])
+def test_a_form_sent_twice_records_once(web: Api, side: Side, treasurer: Reader, path: str,
+                                        values: dict[str, str], figure: str, expected: str):
+    path = f"/web/funds/FA/{path}"
+    form = {**treasurer.form(path), "sponsor_id": side.sponsor, **values}
+    first = treasurer.http.post(path, data=form, follow_redirects=False)
     events = web.events()
-    again = treasurer.http.post("/web/funds/FA/allocations/new", data=form,
-                                follow_redirects=False)
+    again = treasurer.http.post(path, data=form, follow_redirects=False)
     assert recorded(first) == recorded(again)
     assert web.events() == events
-    assert figures(web)["allocated_unspent"] == "5800000"
-    assert form["id"] != treasurer.form("/web/funds/FA/allocations/new")["id"]
+    assert figures(web)[figure] == expected
+    assert form["id"] != treasurer.form(path)["id"]
 
 
 def test_a_form_sent_again_after_a_change_records_nothing_and_says_why(

@@ -33,8 +33,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "sign_in": ("Đăng nhập", "Sign in"),
     "sign_out": ("Đăng xuất", "Sign out"),
     "api_key": ("Khóa API", "API key"),
-    "sign_in_help": ("Dán khóa API của bạn (do quản trị viên cấp bằng `ledger users add`).",
-                     "Paste your API key (an admin makes it with `ledger users add`)."),
+    "sign_in_help": ("Dán khóa API của bạn (do quản trị viên cấp bằng “ledger users add”).",
+                     "Paste your API key (an admin makes it with “ledger users add”)."),
     "bad_key": ("Khóa không đúng, không tồn tại hoặc đã bị thu hồi.",
                 "The key is malformed, unknown or revoked."),
     "sign_in_expired": ("Trang đăng nhập đã hết hạn; vui lòng thử lại.",
@@ -185,9 +185,9 @@ _LABELS: dict[str, tuple[str, str]] = {
     "hint_schedule": ("Mỗi dòng một kỳ: ngày và số tiền, ví dụ 2025-09-15 50000000.",
                       "One instalment a line: due date and amount, e.g. 2025-09-15 50000000."),
     "hint_file": ("Dòng đầu là tiêu đề cột. Tối đa 1 MiB; tệp lớn hơn dùng "
-                  "`ledger import donations`.",
+                  "“ledger import donations”.",
                   "The first row holds the headers. Up to 1 MiB; import larger files with "
-                  "`ledger import donations`."),
+                  "“ledger import donations”."),
     "err_required": ("Cần nhập.", "Required."),
     "err_amount": ("Số tiền chỉ gồm chữ số và một dấu chấm thập phân, ví dụ 1500000.",
                    "An amount is digits with an optional decimal point, e.g. 1500000 "

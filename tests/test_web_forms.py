@@ -240,6 +240,7 @@ def test_an_unknown_id_on_a_form_is_not_found_and_a_forged_client_id_is_refused(
     before = web.events()
     forged = treasurer.http.post("/web/funds/FA/allocations/new", data=form)
     assert forged.status_code == 422 and web.events() == before
+    assert "The form is damaged" in text(forged.text)
 
 
 @pytest.mark.parametrize("junk", ["\x00", "x" * 5000, "𝟙𝟚𝟛", "' OR 1=1 --", "<b>",

@@ -23,6 +23,7 @@ from api.web.labels import label
 from api.web.render import PageRoute, format_money, lang_of, page, redirect
 from api.web.session import PostedForm, TreasurerSession
 from ledger.domain.errors import IdConflict, InvalidInput, LedgerError
+from ledger.statements.formatting import Lang
 
 
 @dataclass(frozen=True)
@@ -107,14 +108,16 @@ def call_route(route: Callable[..., Any], ctx: Context, body: BaseModel) -> dict
     return route(**arguments)
 
 
-def _message(error: Mapping[str, Any], f: Field | None, ctx: Context, lang: str) -> str:
+def _message(error: Mapping[str, Any], f: Field | None, lang: Lang) -> str:
     kind = error.get("type", "")
     if kind in ("missing", "string_too_short"):
-        return label("err_required", lang)  # type: ignore[arg-type]
+        return label("err_required", lang)
     if f is not None and f.kind == "amount" and kind == "string_pattern_mismatch":
-        return label("err_amount", lang)  # type: ignore[arg-type]
+        return label("err_amount", lang)
+    if error.get("loc", ())[:1] == ("id",):
+        return label("err_form_id", lang)
     if kind.startswith("uuid"):
-        return label("err_choose", lang)  # type: ignore[arg-type]
+        return label("err_choose", lang)
     return str(error.get("msg", "")).removeprefix("Value error, ")
 
 
@@ -125,16 +128,15 @@ def field_errors(exc: ValidationError, spec: FormSpec, ctx: Context,
     A required field left empty says so, whatever the model found wrong with it."""
     names = {f.name: f for f in spec.fields}
     lang = lang_of(ctx.request)
-    errors: dict[str, str] = {
-        f.name: label("err_required", lang)  # type: ignore[arg-type]
-        for f in spec.fields if f.required and not values[f.name]}
+    errors = {f.name: label("err_required", lang)
+              for f in spec.fields if f.required and not values[f.name]}
     for error in exc.errors():
         loc = [str(part) for part in error.get("loc", ())]
         name = next((n for n in ("_".join(loc[:2]), loc[0] if loc else "") if n in names),
                     "")
-        message = _message(error, names.get(name), ctx, lang)
+        message = _message(error, names.get(name), lang)
         if len(loc) > 1 and loc[1].isdigit():  # an item of a list: say which line
-            message = f"{label('line', lang, n=int(loc[1]) + 1)}: {message}"  # type: ignore[arg-type]
+            message = f"{label('line', lang, n=int(loc[1]) + 1)}: {message}"
         errors.setdefault(name, message)
     return errors
 
@@ -164,7 +166,7 @@ def add_form(router: APIRouter, path: str, spec: FormSpec) -> None:
     def show(request: Request, session: TreasurerSession) -> Response:
         ctx = _context(request, session)
         spec.prepare(ctx)
-        values = {f.name: ctx.defaults.get(f.name, request.query_params.get(f.name, ""))
+        values = {f.name: request.query_params.get(f.name) or ctx.defaults.get(f.name, "")
                   for f in spec.fields}
         return _show(spec, ctx, values, {}, str(uuid.uuid4()))
 

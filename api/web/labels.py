@@ -197,6 +197,8 @@ _LABELS: dict[str, tuple[str, str]] = {
                      "muốn ghi thêm một lần mới.",
                      "This form was already recorded with other content. Send it again "
                      "if you mean a new, separate write."),
+    "err_form_id": ("Biểu mẫu bị hỏng; hãy tải lại trang.",
+                    "The form is damaged; reload the page."),
     "err_choose_file": ("Hãy chọn một tệp.", "Choose a file."),
     "line": ("dòng {n}", "line {n}"),
     "line_col": ("Dòng", "Line"),

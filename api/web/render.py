@@ -24,7 +24,6 @@ from ledger.domain.errors import LedgerError
 from ledger.domain.money import Money, exponent
 from ledger.statements import formatting
 from ledger.statements.formatting import LANGS, Lang
-from ledger.statements.privacy import initials
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "ledger_lang"
@@ -101,7 +100,6 @@ _env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters["initials"] = initials
 
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:

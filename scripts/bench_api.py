@@ -85,8 +85,18 @@ class Pool:
 
     async def request(self, *args) -> tuple[int, bytes]:
         async with self.slots:
-            conn = self.idle.pop() if self.idle else await Connection.open(self.host, self.port)
+            reused = bool(self.idle)
+            conn = self.idle.pop() if reused else await Connection.open(self.host, self.port)
             try:
+                answer = await conn.request(*args)
+            except ConnectionError:
+                conn.close()
+                if not reused:
+                    raise
+                # the server closed a connection idle past its keep-alive timeout before
+                # reading the request: send it again on a new one, as HTTP clients do (a
+                # write carries its id, so even a resent write is recorded once)
+                conn = await Connection.open(self.host, self.port)
                 answer = await conn.request(*args)
             except BaseException:
                 conn.close()

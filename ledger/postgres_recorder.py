@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import ConnectionPool, PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Connection
 from psycopg.errors import LockNotAvailable
 from psycopg.sql import SQL, Identifier, Literal
@@ -36,6 +36,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
+        if type(datastore.pool) is ConnectionPool:
+            datastore.pool.__class__ = HotFirstPool
         names = {
             "timeout": Literal(f"{datastore.lock_timeout}s"),
             "schema": Identifier(datastore.schema),
@@ -158,6 +160,21 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             msg = f"got {len(notification_ids)} notification ids for {len(stored_events)} events"
             raise OperationalError(msg)
         return notification_ids
+
+
+class HotFirstPool(ConnectionPool):  # type: ignore[type-arg]
+    """The library's connection pool, handing out the connection returned last.
+
+    psycopg_pool hands connections out in turn (first in, first out), so a lone writer
+    goes round every pooled connection, and each statement meets a server process that
+    has been idle since its last turn: measured here, a write's round trip took 600 µs
+    instead of 420 µs. Most recent first keeps the warm ones busy; the pool still closes
+    the connections idle longest when it shrinks."""
+
+    def _get_ready_connection(self, timeout: float | None) -> Any:
+        if len(self._pool) > 1:
+            self._pool.appendleft(self._pool.pop())
+        return super()._get_ready_connection(timeout)
 
 
 def _is_lock_timeout(error: BaseException) -> bool:

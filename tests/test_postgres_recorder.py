@@ -105,6 +105,26 @@ class TestLargeInserts(_Schema, TestCase):
         assert ids == [n.id for n in recorder.select_notifications(1, 1000)[1:]]
 
 
+class TestConnections(_Schema, TestCase):
+    def test_the_connection_returned_last_is_handed_out_first(self):
+        url = psycopg.conninfo.conninfo_to_dict(POSTGRES_URL)
+        datastore = PostgresDatastore(
+            dbname=url.get("dbname", "test"), host=url.get("host", "127.0.0.1"),
+            port=str(url.get("port", 5432)), user=url.get("user", "postgres"),
+            password=url.get("password", ""), schema=self.schema, pool_size=3,
+        )
+        try:
+            LedgerPostgresRecorder(datastore, events_table_name="stored_events")
+            with datastore.get_connection() as first, datastore.get_connection() as second:
+                pass  # both back in the pool: `first` went back last
+            assert second is not first
+            for _ in range(3):
+                with datastore.get_connection() as again:
+                    assert again is first
+        finally:
+            datastore.close()
+
+
 def _event(originator_id: uuid.UUID, version: int) -> StoredEvent:
     return StoredEvent(originator_id=originator_id, originator_version=version,
                        topic="tests:Event", state=b"\x00 binary \xc3\xa9 \\x")

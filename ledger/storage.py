@@ -52,8 +52,10 @@ def environment(settings: Settings) -> dict[str, str]:
         "POSTGRES_PASSWORD": unquote(url.password or ""),
         "POSTGRES_SCHEMA": settings.postgres_schema,
         "POSTGRES_LOCK_TIMEOUT": str(settings.lock_timeout_seconds),
-        "POSTGRES_POOL_SIZE": "10",
-        "POSTGRES_MAX_OVERFLOW": "10",
+        # two connections kept open, up to twenty while requests wait for one: a command
+        # line run holds few, a busy server grows to what it needs
+        "POSTGRES_POOL_SIZE": "2",
+        "POSTGRES_MAX_OVERFLOW": "18",
         "POSTGRES_CONNECT_TIMEOUT": "10",
     }
 

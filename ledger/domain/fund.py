@@ -67,6 +67,16 @@ class RecordedDonation:
 class Fund(Aggregate):
     """One scholarship fund and its books, in one currency."""
 
+    #: the shape of a fund's state in its snapshots; 2: no entry per donation
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot taken while a fund kept an entry per donation: only the ids of the
+        reversed ones are kept now."""
+        donations = state.pop("donations", {})
+        state["reversed"] = {d: True for d, entry in donations.items() if entry["reversed"]}
+
     class Event(Aggregate.Event):
         """Every fund event carries who recorded it, when it took effect, and its chain link."""
 

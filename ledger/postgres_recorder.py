@@ -56,8 +56,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "COPY {schema}.{table} (originator_id, originator_version, topic, state) "
             "FROM STDIN (FORMAT BINARY)"
         ).format(schema=Identifier(datastore.schema), table=Identifier(self.events_table_name))
-        self._last_id = SQL("SELECT currval(pg_get_serial_sequence({table}, 'notification_id'))"
-                            ).format(table=Literal(f"{datastore.schema}.{self.events_table_name}"))
+        #: the notification id the COPY drew last (no other sequence is drawn from in that
+        #: transaction)
+        self._last_id = SQL("SELECT lastval()")
         self._select_first = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
             "WHERE originator_id = ANY(%s) AND originator_version = 1"
@@ -98,7 +99,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 conn.rollback()
                 raise
         assert row is not None
-        last = int(row["currval"])
+        last = int(row["lastval"])
         return list(range(last - len(stored_events) + 1, last + 1))
 
     def select_first_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:

@@ -24,10 +24,12 @@ pytestmark = pytest.mark.postgres
 class _Schema:
     """Each test case in a schema of its own, dropped afterwards."""
 
+    schema_prefix = "rec_"
+
     def setUp(self) -> None:
         require_postgres()
         super().setUp()
-        self.schema = f"rec_{uuid.uuid4().hex[:12]}"
+        self.schema = f"{self.schema_prefix}{uuid.uuid4().hex[:12]}"
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{self.schema}"')
         url = psycopg.conninfo.conninfo_to_dict(POSTGRES_URL)
@@ -81,6 +83,7 @@ class TestLedgerRecorderByCopyKeepsNotificationIdsUninterleaved(
 
 
 class TestLargeInserts(_Schema, TestCase):
+    schema_prefix = "RecMixed_"  # a name SQL must quote (upper case)
     def test_a_large_insert_answers_the_ids_its_rows_were_given(self):
         recorder = self.create_recorder()
         recorder.insert_events([_event(uuid.uuid4(), 1)])

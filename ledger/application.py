@@ -66,6 +66,15 @@ class Written:
     position: int | None = None
 
 
+@dataclass(frozen=True)
+class Taken:
+    """What an id already names: the kind of write recorded under it ("donation",
+    "allocation", …, or "fund", "sponsor"), and the donation if it is one."""
+
+    kind: str
+    donation: RecordedDonation | None
+
+
 def event_record(fund_code: str, currency: str, e: Any) -> dict[str, Any]:
     """A stored fund event as plain data: envelope, data and chain link."""
     from ledger.domain.chain import data_of
@@ -497,17 +506,25 @@ class Ledger(Application[UUID]):
     def recorded_donations(self, donation_ids: Sequence[UUID]) -> dict[UUID, RecordedDonation]:
         """The donations recorded under these ids, found by their receipts (a fund keeps
         no entry per donation). An id used by a write of another kind is left out."""
-        ids = list(dict.fromkeys(donation_ids))
+        return {i: taken.donation for i, taken in self.ids_taken(donation_ids).items()
+                if taken.donation is not None}
+
+    def ids_taken(self, ids: Sequence[UUID]) -> dict[UUID, Taken]:
+        """What each of these ids already names (those that name nothing are left out):
+        the write its receipt records, or a fund or sponsor. One query on PostgreSQL."""
+        unique = list(dict.fromkeys(ids))
         select_first = getattr(self.recorder, "select_first_events", None)
         if select_first is not None:
-            stored = select_first(ids)
+            stored = select_first(unique)
         else:
-            stored = [e for i in ids for e in self.recorder.select_events(i, lte=1)]
+            stored = [e for i in unique for e in self.recorder.select_events(i, lte=1)]
         found = {}
         for s in stored:
             e = self.mapper.to_domain_event(s)
-            if isinstance(e, Receipt.Issued) and (d := recorded_donation(e.kind, e.result)):
-                found[e.originator_id] = d
+            if isinstance(e, Receipt.Issued):
+                found[e.originator_id] = Taken(e.kind, recorded_donation(e.kind, e.result))
+            else:
+                found[e.originator_id] = Taken(type(e).__qualname__.split(".")[0].lower(), None)
         return found
 
     # ---- reads of the event store -------------------------------------------------------

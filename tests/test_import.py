@@ -166,6 +166,43 @@ def test_a_row_already_recorded_with_other_content_is_refused(ledger, tmp_path):
     assert [(e.line, e.column) for e in refused.value.check.errors] == [(2, "reference")]
 
 
+def test_a_recorded_gift_whose_date_or_method_was_corrected_in_the_file_is_refused(
+        ledger, tmp_path):
+    sponsor = seed(ledger)
+    rows = good_rows(sponsor)
+    importer(ledger).run(write_csv(tmp_path / "a.csv", rows))
+    before = events(ledger)
+    rows[1][7] = "2025-09-12"  # the treasurer corrected the date of a recorded gift
+    rows[2][8] = "cash"  # and the method of another
+    with pytest.raises(ImportRefused) as refused:
+        importer(ledger).run(write_csv(tmp_path / "b.csv", rows))
+    found = [(e.line, e.column) for e in refused.value.check.errors]
+    assert found == [(3, "reference"), (4, "reference")]
+    assert "received date" in refused.value.check.errors[0].reason
+    assert "method" in refused.value.check.errors[1].reason
+    assert events(ledger) == before
+
+
+def test_a_row_whose_id_is_already_another_records_id_is_refused_before_any_batch(
+        ledger, tmp_path):
+    sponsor = seed(ledger)
+    ledger.record_donation("TT", sponsor, Money.parse("10", "VND"),
+                           received_on=date(2025, 9, 1), method="cash", actor="t")
+    taken = UUID(ledger.allocate("TT", "r", Money.parse("1", "VND"), actor="t").result["id"])
+    header = ["id", "sponsor_id", "amount", "currency", "received_on", "method"]
+    rows = [[str(uuid4()), str(sponsor), "5", "VND", "2025-09-01", "cash"] for _ in range(5)]
+    rows += [[str(taken), str(sponsor), "5", "VND", "2025-09-01", "cash"],
+             [str(sponsor), str(sponsor), "5", "VND", "2025-09-01", "cash"]]
+    before = events(ledger)
+    with pytest.raises(ImportRefused) as refused:
+        importer(ledger, fund="TT", batch_size=2).run(write_csv(tmp_path / "ids.csv", rows,
+                                                                header))
+    errors = refused.value.check.errors
+    assert [(e.line, e.column) for e in errors] == [(7, "id"), (8, "id")]
+    assert "id of an allocation" in errors[0].reason and "id of a sponsor" in errors[1].reason
+    assert events(ledger) == before
+
+
 def test_a_mapping_lets_a_banks_own_export_be_used(ledger, tmp_path):
     sponsor = seed(ledger)
     mapping_file = tmp_path / "vcb.toml"

@@ -62,6 +62,12 @@ class RecordedDonation:
     sponsor_id: str
     credited_minor: int
     pledge_id: str | None
+    #: the rest of what was recorded (an import compares a row with it)
+    amount_minor: int
+    amount_currency: str
+    received_on: str
+    method: str
+    reference: str
 
 
 class Fund(Aggregate):

@@ -61,11 +61,17 @@ def recorded_donation(kind: str, result: dict[str, Any]) -> RecordedDonation | N
     DonationReceived event as recorded), or None for a receipt of another kind of write."""
     if kind != "donation":
         return None
-    data = result["events"][-1]["data"]
+    event = result["events"][-1]
+    data = event["data"]
     return RecordedDonation(
         donation_id=data["donation_id"],
         fund=result["fund"],
         sponsor_id=data["sponsor_id"],
         credited_minor=data["credited_minor"],
         pledge_id=data["pledge_id"],
+        amount_minor=data["amount_minor"],
+        amount_currency=data["amount_currency"],
+        received_on=event["effective_on"],
+        method=data["method"],
+        reference=data["reference"],
     )

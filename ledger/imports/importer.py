@@ -20,7 +20,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from ledger.application import Ledger
 from ledger.domain.errors import IdConflict, InvalidInput
-from ledger.domain.fund import Fund
+from ledger.domain.fund import Fund, RecordedDonation
 from ledger.domain.money import Money
 from ledger.imports.mapping import REQUIRED, Mapping
 from ledger.imports.repeats import Repeats
@@ -216,21 +216,27 @@ class DonationImport:
 
     def _settle(self, unsettled: list[_Unsettled], check: Check) -> list[RowError]:
         """Counts each row as new or already recorded (by its donation id's receipt); the
-        errors of rows whose id is recorded with other content."""
-        recorded = self.ledger.recorded_donations([u.row.donation_id for u in unsettled])
+        errors of rows whose id is taken by another record or holds other content."""
+        taken = self.ledger.ids_taken([u.row.donation_id for u in unsettled])
         errors = []
         for u in unsettled:
-            donation = recorded.get(u.row.donation_id)
-            if donation is None:
+            found = taken.get(u.row.donation_id)
+            if found is None:
                 check.new += 1
-            elif (donation.fund, donation.sponsor_id, donation.credited_minor,
-                  donation.pledge_id) == (u.row.fund, str(u.row.sponsor_id), u.credited_minor,
-                                          _str(u.row.pledge_id)):
-                check.present += 1
+                continue
+            named = f"the {u.column} names donation {u.row.donation_id}, which"
+            if found.donation is None:
+                article = "an" if found.kind[:1] in "aeiou" else "a"
+                reason = f"{named} is already the id of {article} {found.kind}"
             else:
-                errors.append(RowError(
-                    u.row.line, u.column, f"donation {u.row.donation_id} is already recorded "
-                    "with a different fund, sponsor, amount or pledge"))
+                differs = _differences(found.donation, u)
+                if not differs:
+                    check.present += 1
+                    continue
+                reason = (f"{named} is already recorded with another {', '.join(differs)} "
+                          "(a recorded donation is never changed: reverse it and record "
+                          "the corrected one under another reference)")
+            errors.append(RowError(u.row.line, u.column, reason))
         return errors
 
     # ---- second pass: record ------------------------------------------------------------
@@ -376,6 +382,23 @@ class _Facts:
             return True
         self._unknown_sponsors.add(sponsor_id)
         return False
+
+
+def _differences(recorded: RecordedDonation, u: _Unsettled) -> list[str]:
+    """The columns in which a row differs from the donation recorded under its id."""
+    row = u.row
+    pairs = {
+        "fund": (recorded.fund, row.fund),
+        "sponsor": (recorded.sponsor_id, str(row.sponsor_id)),
+        "amount": ((recorded.amount_minor, recorded.amount_currency),
+                   (row.amount.minor, row.amount.currency)),
+        "credited amount": (recorded.credited_minor, u.credited_minor),
+        "received date": (recorded.received_on, row.received_on.isoformat()),
+        "method": (recorded.method, row.method),
+        "reference": (recorded.reference, row.reference),
+        "pledge": (recorded.pledge_id, _str(row.pledge_id)),
+    }
+    return [name for name, (was, now) in pairs.items() if was != now]
 
 
 def _credited(row: DonationRow, fund_currency: str,

@@ -111,6 +111,9 @@ class Ledger(Application[UUID]):
         self._cache_lock = threading.Lock()
         self._locks = [threading.RLock() for _ in range(64)]
         self._sponsors_seen: set[UUID] = set()
+        #: called with the recordings of each save once it has committed (the read models'
+        #: runner in this process applies a write at once instead of waiting to be told)
+        self.listeners: list[Callable[[list[Any]], None]] = []
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Any]:
         """The library's save, collecting events from aggregates without its runtime
@@ -128,6 +131,10 @@ class Ledger(Application[UUID]):
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
+
+    def _notify(self, recordings: list[Any]) -> None:
+        for listener in list(self.listeners):
+            listener(recordings)
 
     # ---- funds --------------------------------------------------------------------------
 

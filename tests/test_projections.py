@@ -219,17 +219,19 @@ def test_status_reports_each_views_position_and_lag(live):
 @pytest.mark.postgres
 def test_on_postgresql_a_notification_wakes_the_runner_long_before_its_next_poll(pg_settings):
     app = open_ledger(pg_settings)
+    other = open_ledger(pg_settings)  # another process's ledger: its writes are not offered
     models = ReadModels(app, pg_settings, poll_interval=30)
     models.start()
     try:
         time.sleep(0.5)  # the subscription is listening
-        written = app.open_fund("NOTE", "Notified", actor="t")
+        written = other.open_fund("NOTE", "Notified", actor="t")
         deadline = time.monotonic() + 5
         while models.status()[0]["position"] < written.position:
             assert time.monotonic() < deadline, "the runner waited for its poll"
             time.sleep(0.05)
     finally:
         models.stop()
+        other.close()
         app.close()
 
 

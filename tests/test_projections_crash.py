@@ -42,6 +42,11 @@ class SeparateTransactions(Runner):
         with self.db.transaction(immediate=True) as tx:
             self.db.set_position(tx, view.tracking, end)
 
+    def process_together(self, views: list[View], batch: list[tuple[int, Any]], low: int,
+                         end: int) -> None:
+        for view in views:
+            self.process(view, batch, low, end)
+
 
 def projection_process() -> None:
     """The projection process (`python -c` with settings, variant and mode as arguments):

@@ -16,7 +16,9 @@ from typing import Any
 
 from ledger.domain.money import Money
 from ledger.projections.database import Tx
-from ledger.projections.view import Item, View, add_funds, directory_ddl, find_fund, load, save
+from ledger.projections.view import (
+    Item, Lookup, View, add_funds, directory_ddl, find_fund, load_each, save,
+)
 
 ROUND_COLUMNS = ("fund_id", "allocation_id", "seq", "name", "allocated_on", "amount",
                  "released")
@@ -50,15 +52,14 @@ class AwardRegister(View):
 
     def apply(self, tx: Tx, batch: Sequence[Item]) -> None:
         batch = [item for item in batch if item[2] in _RELEVANT]  # most events are gifts
-        rounds = load(
-            tx, self.t("award_rounds"), ROUND_COLUMNS, ("fund_id", "allocation_id"),
-            [(fid, e.allocation_id) for _, e, what, fid in batch
-             if what == "AllocationReleased"],
-        )
-        awards = load(
-            tx, self.t("award_grants"), AWARD_COLUMNS, ("fund_id", "award_id"),
-            [(fid, e.award_id) for _, e, what, fid in batch
-             if what in ("AwardRevoked", "AwardDisbursed", "AwardReturned")],
+        rounds, awards = load_each(
+            tx,
+            Lookup(self.t("award_rounds"), ROUND_COLUMNS, ("fund_id", "allocation_id"),
+                   [(fid, e.allocation_id) for _, e, what, fid in batch
+                    if what == "AllocationReleased"]),
+            Lookup(self.t("award_grants"), AWARD_COLUMNS, ("fund_id", "award_id"),
+                   [(fid, e.award_id) for _, e, what, fid in batch
+                    if what in ("AwardRevoked", "AwardDisbursed", "AwardReturned")]),
         )
         changed_rounds, changed_awards = set(), set()
         for _, e, what, fid in batch:

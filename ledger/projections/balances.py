@@ -23,7 +23,7 @@ from ledger.domain.errors import FundNotFound
 from ledger.domain.fund import Fund
 from ledger.domain.money import Money
 from ledger.projections.database import Tx
-from ledger.projections.view import Item, Rows, View, load, save
+from ledger.projections.view import Item, Lookup, View, load, load_each, save
 
 FIGURES = (
     "received", "transferred_in", "transferred_out", "disbursed", "returned",
@@ -69,32 +69,32 @@ class Balances(View):
 
     def apply(self, tx: Tx, batch: Sequence[Item]) -> None:
         fund_ids = {fid for *_, fid in batch}
-        funds = load(tx, self.t("fund_balances"), FUND_COLUMNS, ("fund_id",), fund_ids)
-        pledges = load(
-            tx, self.t("fund_balance_pledges"), PLEDGE_COLUMNS, ("fund_id", "pledge_id"),
-            [(fid, e.pledge_id) for _, e, what, fid in batch
-             if getattr(e, "pledge_id", None)],
+        funds, pledges, awards, sponsors, months, students = load_each(
+            tx,
+            Lookup(self.t("fund_balances"), FUND_COLUMNS, ("fund_id",), fund_ids),
+            Lookup(self.t("fund_balance_pledges"), PLEDGE_COLUMNS, ("fund_id", "pledge_id"),
+                   [(fid, e.pledge_id) for _, e, what, fid in batch
+                    if getattr(e, "pledge_id", None)]),
+            Lookup(self.t("fund_balance_awards"), AWARD_COLUMNS, ("fund_id", "award_id"),
+                   [(fid, e.award_id) for _, e, what, fid in batch
+                    if what in ("AwardGranted", "AwardRevoked")]),
+            Lookup(self.t("fund_balance_sponsors"), SPONSOR_COLUMNS, ("fund_id", "sponsor_id"),
+                   [(fid, e.sponsor_id) for _, e, what, fid in batch
+                    if what in ("PledgeMade", "DonationReceived")]),
+            Lookup(self.t("fund_balance_months"), MONTH_COLUMNS, ("fund_id",),
+                   fund_ids if any(item[2] in _CASH for item in batch) else (),
+                   ("fund_id", "month")),
+            Lookup(self.t("fund_balance_students"), STUDENT_COLUMNS, ("fund_id", "student"),
+                   [(fid, _student(e.recipient)) for _, e, what, fid in batch
+                    if what == "AwardGranted"]),
         )
-        awards = load(
-            tx, self.t("fund_balance_awards"), AWARD_COLUMNS, ("fund_id", "award_id"),
-            [(fid, e.award_id) for _, e, what, fid in batch
-             if what in ("AwardGranted", "AwardRevoked")],
-        )
-        students = load(
-            tx, self.t("fund_balance_students"), STUDENT_COLUMNS, ("fund_id", "student"),
-            [(fid, _student(e.recipient)) for _, e, what, fid in batch
-             if what == "AwardGranted"]
-            + [(a["fund_id"], a["student"]) for a in awards.values()],
-        )
-        sponsors = load(
-            tx, self.t("fund_balance_sponsors"), SPONSOR_COLUMNS, ("fund_id", "sponsor_id"),
-            [(fid, e.sponsor_id) for _, e, what, fid in batch
-             if what in ("PledgeMade", "DonationReceived")],
-        )
-        months = load(
-            tx, self.t("fund_balance_months"), MONTH_COLUMNS, ("fund_id",), fund_ids,
-            ("fund_id", "month"),
-        ) if any(item[2] in _CASH for item in batch) else Rows()
+        # the students of stored awards that the batch revokes: known only now
+        more = {(a["fund_id"], a["student"]) for a in awards.values()} - students.keys()
+        if more:
+            found = load(tx, self.t("fund_balance_students"), STUDENT_COLUMNS,
+                         ("fund_id", "student"), more)
+            students.update(found)
+            students.stored = students.stored | found.stored
         touched: dict[str, set[Any]] = {"pledges": set(), "awards": set(), "students": set(),
                                         "sponsors": set(), "months": set()}
 

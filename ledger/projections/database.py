@@ -4,9 +4,11 @@ A view's rows live beside the events: in the same SQLite file, or in the same Po
 schema (the connection's `search_path` is that schema, so SQL names tables unqualified).
 Views write SQL once, with `?` placeholders; `Tx` turns them into `%s` for PostgreSQL.
 
-`Database.tracked(view)` is the one way a view writes: a transaction that first locks the
-view's tracking row (PostgreSQL `FOR UPDATE`, SQLite `BEGIN IMMEDIATE`) and hands back
-its position, so two runners of one view serialise and neither applies an event twice.
+`Database.tracked_all(views)` is the one way views write: a transaction that first locks
+their tracking rows (PostgreSQL `FOR UPDATE`, in one order; SQLite `BEGIN IMMEDIATE`)
+and hands back their positions, so two runners of one view serialise and neither applies
+an event twice. On PostgreSQL it costs few round trips: BEGIN goes with the locks, and
+the runner's small writes and position updates go with COMMIT (`defer`).
 An in-memory ledger gets its views in a temporary SQLite file (for tests and demos).
 """
 
@@ -18,14 +20,18 @@ import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from ledger.settings import Settings
 from ledger.storage import describe
+
+#: at most this many rows go by one INSERT … VALUES, more by COPY (PostgreSQL)
+FEW_ROWS = 20
 
 TRACKING_DDL = (
     "CREATE TABLE IF NOT EXISTS projection_tracking ("
@@ -36,11 +42,23 @@ TRACKING_DDL = (
 class Tx:
     """A cursor in one transaction, speaking `?` placeholders on both databases."""
 
-    def __init__(self, cursor: Any, postgres: bool, staged: set[str] | None = None) -> None:
+    def __init__(
+        self, cursor: Any, postgres: bool, staged: set[str] | None = None, *,
+        deferred: list[tuple[str, Sequence[Any]]] | None = None,
+    ) -> None:
         self.cursor = cursor
         self.postgres = postgres
         #: the staging tables this connection has made (PostgreSQL)
         self.staged = staged if staged is not None else set()
+        #: writes held back to go with COMMIT, all in one round trip (the runner's
+        #: transactions on PostgreSQL, whose views read nothing they wrote); None: at once
+        self.deferred = deferred
+
+    def _write(self, sql: str, params: Sequence[Any]) -> None:
+        if self.deferred is None:
+            self.cursor.execute(sql, params)
+        else:
+            self.deferred.append((sql, params))
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.postgres else sql
@@ -70,6 +88,15 @@ class Tx:
                 f"INSERT INTO {table} ({names}) VALUES ({marks}) {conflict}", rows
             )
             return
+        if len(rows) <= FEW_ROWS:
+            # a live write's few rows: one statement, one round trip (COPY takes two,
+            # and an upsert through staging two more)
+            marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            self._write(
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([marks] * len(rows))}"
+                f" {conflict}", [v for row in rows for v in row],
+            )
+            return
         target = table
         if conflict:
             target = f"stage_{table}"
@@ -92,16 +119,43 @@ class Tx:
         values: Sequence[tuple[Any, ...]],
     ) -> list[tuple[Any, ...]]:
         """Rows of `table` whose text columns `by` equal one of the tuples `values`."""
-        select = ", ".join(f"t.{c}" for c in columns)
-        if self.postgres:
-            arrays = [list(column) for column in zip(*values)]
+        return self.select_in_each([(table, columns, by, values)])[0]
+
+    def select_in_each(
+        self, requests: Sequence[tuple[str, Sequence[str], Sequence[str], Sequence[Any]]],
+    ) -> list[list[tuple[Any, ...]]]:
+        """`select_in` for each (table, columns, by, values); on PostgreSQL all in one
+        round trip (pipelined, a cursor each)."""
+        if not self.postgres or not requests:
+            return [self._select_in_sqlite(*request) for request in requests]
+        statements = []
+        for table, columns, by, values in requests:
+            select = ", ".join(f"t.{c}" for c in columns)
             unnest = ", ".join("%b::text[]" for _ in by)
             match = " AND ".join(f"t.{c} = k.{c}" for c in by)
-            self.cursor.execute(
+            statements.append((
                 f"SELECT {select} FROM {table} t JOIN unnest({unnest}) AS k({', '.join(by)})"
-                f" ON {match}", arrays,
-            )
-            return list(self.cursor.fetchall())
+                f" ON {match}", [list(column) for column in zip(*values)],
+            ))
+        if len(statements) == 1:
+            self.cursor.execute(*statements[0])
+            return [list(self.cursor.fetchall())]
+        conn = self.cursor.connection
+        cursors = [conn.cursor() for _ in statements]
+        try:
+            with conn.pipeline():
+                for cursor, statement in zip(cursors, statements):
+                    cursor.execute(*statement)
+            return [list(cursor.fetchall()) for cursor in cursors]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+    def _select_in_sqlite(
+        self, table: str, columns: Sequence[str], by: Sequence[str],
+        values: Sequence[tuple[Any, ...]],
+    ) -> list[tuple[Any, ...]]:
+        select = ", ".join(f"t.{c}" for c in columns)
         found: list[tuple[Any, ...]] = []
         row = "(" + ", ".join("?" * len(by)) + ")"
         for i in range(0, len(values), 400):
@@ -212,18 +266,56 @@ class Database:
     @contextmanager
     def tracked(self, view: str) -> Iterator[tuple[Tx, int]]:
         """A transaction holding the view's tracking row, with the view's position."""
-        with self.transaction(immediate=True) as tx:
-            row = tx.one(
-                "SELECT position FROM projection_tracking WHERE view = ?"
-                + (" FOR UPDATE" if self.postgres else ""),
-                (view,),
-            )
-            if row is None:
-                tx.execute("INSERT INTO projection_tracking (view, position) VALUES (?, 0)", (view,))
-                position = 0
-            else:
-                position = int(row[0])
-            yield tx, position
+        with self.tracked_all([view]) as (tx, positions):
+            yield tx, positions[view]
+
+    @contextmanager
+    def tracked_all(
+        self, views: Sequence[str], *, defer: bool = False,
+    ) -> Iterator[tuple[Tx, dict[str, int]]]:
+        """A transaction holding the tracking rows of these views (locked in one order,
+        so that runners cannot deadlock), with their positions. With `defer`, small writes
+        on PostgreSQL wait for the commit and go with it in one round trip: only for
+        transactions that never read what they wrote."""
+        if not self.postgres:
+            with self.transaction(immediate=True) as tx:
+                found = dict(tx.all(
+                    "SELECT view, position FROM projection_tracking WHERE view IN"
+                    f" ({', '.join('?' * len(views))})", list(views),
+                ))
+                yield tx, self._positions_of(tx, views, found)
+            return
+        with self.connection() as conn, conn.cursor() as cur:
+            names = ", ".join(sql.Literal(v).as_string(conn) for v in views)
+            try:
+                # BEGIN and the row locks in one round trip (literal SQL: a statement
+                # with parameters cannot share one)
+                cur.execute("BEGIN; SELECT view, position FROM projection_tracking"
+                            f" WHERE view IN ({names}) ORDER BY view FOR UPDATE")
+                cur.nextset()
+                found = dict(cur.fetchall())
+                tx = Tx(cur, True, self._staged.setdefault(id(conn), set()),
+                        deferred=[] if defer else None)
+                yield tx, self._positions_of(tx, views, found)
+                if tx.deferred:
+                    with conn.pipeline():
+                        for statement in tx.deferred:
+                            cur.execute(*statement)
+                        cur.execute("COMMIT")
+                else:
+                    cur.execute("COMMIT")
+            except BaseException:
+                with suppress(psycopg.Error):
+                    conn.rollback()
+                raise
+
+    @staticmethod
+    def _positions_of(tx: Tx, views: Sequence[str], found: dict[str, Any]) -> dict[str, int]:
+        for view in views:
+            if view not in found:
+                tx.execute("INSERT INTO projection_tracking (view, position) VALUES (?, 0)",
+                           (view,))
+        return {v: int(found.get(v, 0)) for v in views}
 
     # ---- tracking -------------------------------------------------------------------------
 
@@ -235,6 +327,11 @@ class Database:
 
     @staticmethod
     def set_position(tx: Tx, view: str, position: int) -> None:
+        if tx.deferred is not None:
+            tx.deferred.append((
+                "UPDATE projection_tracking SET position = %s WHERE view = %s", (position, view)
+            ))
+            return
         tx.execute("UPDATE projection_tracking SET position = ? WHERE view = ?", (position, view))
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ from ledger.projections.balances import Balances
 from ledger.projections.database import Database
 from ledger.projections.history import History
 from ledger.projections.rebuild import rebuild
-from ledger.projections.runner import Runner, wait_until
+from ledger.projections.runner import BATCH_SIZE, Runner, wait_until
 from ledger.projections.sponsors import SponsorLedger
 from ledger.projections.view import View
 from ledger.settings import Settings
@@ -38,7 +38,7 @@ class ReadModels:
         app: Ledger,
         settings: Settings,
         *,
-        batch_size: int = 1000,
+        batch_size: int = BATCH_SIZE,
         poll_interval: float | None = None,
     ) -> None:
         self.app = app
@@ -108,8 +108,9 @@ class ReadModels:
         names = [v.tracking for v in self.views]
         # The runner in this process reports each batch; the database is asked now and
         # then, in case another process (`ledger projections run`) keeps the views.
-        every = 0.25 if self.runner.running else 0.05
-        last_asked = [-every]
+        running = self.runner.running
+        every = 0.25 if running else 0.05
+        last_asked = [time.monotonic() if running else -every]
 
         def reached() -> bool:
             if self.runner.lowest_known() >= position:

@@ -16,7 +16,7 @@ from typing import Any
 from eventsourcing.application import Application
 
 from ledger.projections.database import Database, Tx
-from ledger.projections.runner import Runner
+from ledger.projections.runner import BATCH_SIZE, Runner, collector_paused
 from ledger.projections.view import View
 
 NEW = "__new"
@@ -27,7 +27,7 @@ def rebuild(
     db: Database,
     view_class: type[View],
     *,
-    batch_size: int = 1000,
+    batch_size: int = BATCH_SIZE,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Rebuilds one view from scratch and swaps it in; the position it reached."""
@@ -41,9 +41,10 @@ def rebuild(
                    (new.tracking,))
     runner = Runner(app, db, [new], batch_size=batch_size)
     try:
-        while runner.step():
-            if progress:
-                progress(db.positions([new.tracking])[new.tracking], runner.top())
+        with collector_paused:
+            while runner.step():
+                if progress:
+                    progress(db.positions([new.tracking])[new.tracking], runner.top())
         return _swap_in(db, runner, new, live)
     finally:
         runner.stop()
@@ -96,7 +97,8 @@ CHECK = "__check"
 
 
 def differences_from_a_fresh_build(
-    app: Application[Any], db: Database, view_class: type[View], *, batch_size: int = 1000
+    app: Application[Any], db: Database, view_class: type[View], *,
+    batch_size: int = BATCH_SIZE,
 ) -> list[str]:
     """Builds the view afresh from the events beside the live one, up to the live view's
     position (held meanwhile), and names every table whose rows differ from the live

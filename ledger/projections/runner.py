@@ -11,13 +11,17 @@ below the highest notification id at that moment. Every lower id is committed by
 (both stores serialise inserts in id order), so when the page is not full the views can
 move to that highest id: other aggregates' events (receipts, sponsors) are never read.
 
-Waking: on PostgreSQL the library's subscription (LISTEN/NOTIFY) wakes the runner at each
-write; on SQLite, and whenever a notification is lost, it polls every `poll_interval`.
+Waking: the ledger in this process hands the runner each write it has committed (`offer`,
+one of the `Ledger`'s listeners); when those notifications follow on from the views'
+positions, the next step applies them at once without reading them back. Writes of other
+processes wake it through the library's subscription (LISTEN/NOTIFY) on PostgreSQL; on
+SQLite, and whenever a notification is lost, it polls every `poll_interval`.
 """
 
 from __future__ import annotations
 
 import bisect
+import gc
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -46,8 +50,16 @@ def fund_topics() -> tuple[str, ...]:
 
 
 FUND_TOPICS = fund_topics()
+_FUND_TOPICS = frozenset(FUND_TOPICS)
 
 Batch = list[Item]
+
+#: events per batch while catching up: a transaction per view and batch, so larger
+#: batches spread each transaction's fixed cost thinner (a live write is a small batch)
+BATCH_SIZE = 5000
+#: up to this many events, the views behind share one transaction (on PostgreSQL; on
+#: SQLite always): a live write's batch is round trips, not work
+FEW_EVENTS = 100
 
 
 class Runner:
@@ -59,7 +71,7 @@ class Runner:
         db: Database,
         views: Sequence[View],
         *,
-        batch_size: int = 1000,
+        batch_size: int = BATCH_SIZE,
         poll_interval: float = 1.0,
         on_progress: Callable[[], None] | None = None,
     ) -> None:
@@ -83,6 +95,11 @@ class Runner:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._subscription: Any = None
+        #: notifications this process's ledger committed, by id, not yet applied
+        self._offered: dict[int, Any] = {}
+        self._offered_lock = threading.Lock()
+        #: whether `known` must be read from the database again before it is trusted
+        self._resync = True
 
     # ---- one step -------------------------------------------------------------------------
 
@@ -112,25 +129,73 @@ class Runner:
                 end = stop
             else:
                 end = page[-1].id
+        return self._decode(notifications), end
+
+    def _decode(self, notifications: Sequence[Any]) -> Batch:
+        """The fund events among these notifications, decoded, as the views fold them."""
         to_event = self.app.mapper.to_domain_event
         ids = self._fund_ids
         batch = []
         for n in notifications:
+            if n.topic not in _FUND_TOPICS:
+                continue
             event = to_event(n)
             fund_id = ids.get(n.originator_id)
             if fund_id is None:
                 fund_id = ids[n.originator_id] = str(n.originator_id)
             batch.append((n.id, event, type(event).__name__, fund_id))
-        return batch, end
+        return batch
+
+    def offer(self, recordings: Sequence[Any]) -> None:
+        """Takes the recordings of a write this process's ledger has just committed and
+        wakes the runner, whose next step applies them without reading them back if they
+        follow on from the views' positions (else it reads from the store as ever)."""
+        with self._offered_lock:
+            offered = self._offered
+            for recording in recordings:
+                offered[recording.notification.id] = recording.notification
+            if len(offered) > 4 * self.batch_size:
+                offered.clear()  # far behind: the store has them
+        self.wake.set()
+
+    def _take_offered(self, low: int) -> tuple[Batch, int] | None:
+        """The offered notifications right after `low` with no id missing between (every
+        id in that run is accounted for, so nothing another writer stored is skipped),
+        decoded, and the position they lead to; None if the notification after `low`
+        was not offered."""
+        with self._offered_lock:
+            offered = self._offered
+            if not offered:
+                return None
+            for stale in [i for i in offered if i <= low]:
+                del offered[stale]
+            run, end = [], low
+            while end + 1 in offered and len(run) < self.batch_size:
+                end += 1
+                run.append(offered.pop(end))
+        if not run:
+            return None
+        return self._decode(run), end
+
+    def _positions(self) -> dict[str, int]:
+        """Each view's position: as this runner knows it, or from the database when it
+        may have moved without this runner (at start, after a poll, after a failure)."""
+        names = [v.tracking for v in self.views]
+        if self._resync or any(n not in self.known for n in names):
+            self.known.update(self.db.positions(names))
+            self._resync = False
+        return {n: self.known[n] for n in names}
 
     def step(self) -> int:
         """Processes one batch into every view behind; the number of positions advanced
         (0 when every view is current)."""
-        positions = self.db.positions([v.tracking for v in self.views])
-        self.known.update(positions)
+        positions = self._positions()
         low = min(positions.values())
         ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == low:
+        taken = self._take_offered(low)
+        if taken is not None:
+            batch, end = taken
+        elif ahead is not None and ahead[0] == low:
             batch, end = ahead[1].result()
         else:
             top = self.top()
@@ -139,20 +204,35 @@ class Runner:
             batch, end = self.read(low, top)
         if end <= low:
             return 0
-        if len(batch) == self.batch_size:
+        if len(batch) == self.batch_size and taken is None:
             # more to come: read and decode the next page while this one is applied
             self._ahead = (end, self._reader.submit(self._read_after, end))
         behind = [v for v in self.views if positions[v.tracking] < end]
-        if self._pool is not None and len(behind) > 1:
-            # each view on a connection of its own: one folds while another's SQL runs
-            for done in [self._pool.submit(self.process, v, batch, low, end) for v in behind]:
-                done.result()
-        else:
-            for view in behind:
-                self.process(view, batch, low, end)
+        try:
+            if len(behind) == 1:
+                self.process(behind[0], batch, low, end)
+            elif self._pool is not None and len(batch) > FEW_EVENTS:
+                # each view on a connection of its own: one folds while another's SQL runs
+                for done in [self._pool.submit(self.process, v, batch, low, end)
+                             for v in behind]:
+                    done.result()
+            else:
+                # a live write's few events, or SQLite (one writer at a time): all the
+                # views in one transaction, a fraction of the round trips
+                self.process_together(behind, batch, low, end)
+        except BaseException:
+            self._resync = True
+            raise
+        if any(self.known.get(v.tracking, 0) < end for v in behind):
+            self._resync = True  # a view did not get there: ask the database where it is
         if self.on_progress:
             self.on_progress()
         return end - low
+
+    @property
+    def catching_up(self) -> bool:
+        """Whether the last step read a full batch with more to come."""
+        return self._ahead is not None
 
     def _read_after(self, after: int) -> tuple[Batch, int]:
         top = self.top()
@@ -161,13 +241,22 @@ class Runner:
     def process(self, view: View, batch: Batch, low: int, end: int) -> None:
         """Applies the batch's events after the view's position, and moves the position
         to `end`, in one transaction."""
-        with self.db.tracked(view.tracking) as (tx, position):
-            if position >= end or position < low:
-                return  # another runner moved it; the next step reads from there
-            start = bisect.bisect_right(batch, position, key=lambda item: item[0])
-            view.apply(tx, batch[start:])
-            self.db.set_position(tx, view.tracking, end)
-        self.known[view.tracking] = max(self.known.get(view.tracking, 0), end)
+        self.process_together([view], batch, low, end)
+
+    def process_together(self, views: Sequence[View], batch: Batch, low: int, end: int) -> None:
+        """Applies the batch's events after each view's position, and moves the
+        positions to `end`, all in one transaction."""
+        with self.db.tracked_all([v.tracking for v in views], defer=True) as (tx, positions):
+            for view in views:
+                position = positions[view.tracking]
+                if position >= end or position < low:
+                    continue  # another runner moved it (or it went back): start there next
+                start = bisect.bisect_right(batch, position, key=_id)
+                view.apply(tx, batch[start:bisect.bisect_right(batch, end, key=_id)])
+                self.db.set_position(tx, view.tracking, end)
+        for view in views:
+            position = positions[view.tracking]
+            self.known[view.tracking] = end if low <= position < end else position
 
     def lowest_known(self) -> int:
         """The lowest position of the views that this runner knows of (0 if unsure)."""
@@ -181,14 +270,22 @@ class Runner:
 
     def catch_up(self) -> None:
         """Processes batches until every view is current."""
-        while self.step():
-            pass
+        self._resync = True
+        with collector_paused:
+            while self.step():
+                pass
+
+    def _catch_up_until_stopped(self) -> None:
+        with collector_paused:
+            while not self._stopping.is_set() and self.step() and self.catching_up:
+                pass
 
     # ---- running in the background ------------------------------------------------------
 
     def start(self) -> None:
         """Runs in background threads until `stop`."""
         self._stopping.clear()
+        self._listen_to_ledger()
         self._threads = [threading.Thread(target=self._loop, name="projections", daemon=True)]
         if _can_subscribe(self.app):
             self._threads.append(
@@ -200,6 +297,9 @@ class Runner:
     def stop(self) -> None:
         self._stopping.set()
         self.wake.set()
+        listeners = getattr(self.app, "listeners", None)
+        if listeners is not None and self.offer in listeners:
+            listeners.remove(self.offer)
         subscription = self._subscription
         if subscription is not None:
             subscription.stop()
@@ -213,6 +313,7 @@ class Runner:
     def run_forever(self) -> None:
         """Runs in the calling thread (and a listening thread) until `stop`."""
         self._stopping.clear()
+        self._listen_to_ledger()
         if _can_subscribe(self.app):
             listener = threading.Thread(target=self._listen, name="projections-listen",
                                         daemon=True)
@@ -220,20 +321,27 @@ class Runner:
             self._threads = [listener]
         self._loop()
 
+    def _listen_to_ledger(self) -> None:
+        listeners = getattr(self.app, "listeners", None)
+        if listeners is not None and self.offer not in listeners:
+            listeners.append(self.offer)
+
     def _loop(self) -> None:
         failures = 0
         while not self._stopping.is_set():
             self.wake.clear()
             try:
                 advanced = self.step()
+                if self.catching_up:
+                    self._catch_up_until_stopped()
             except Exception:  # noqa: BLE001 - a runner outlives a broken connection
                 failures += 1
                 log.exception("projection step failed", attempt=failures)
                 self._stopping.wait(min(5.0, 0.1 * 2**failures))
                 continue
             failures = 0
-            if not advanced:
-                self.wake.wait(self.poll_interval)
+            if not advanced and not self.wake.wait(self.poll_interval):
+                self._resync = True  # a quiet spell: another process may have moved them
 
     def _listen(self) -> None:
         """Sets `wake` at each notification from the library's subscription; a lost or
@@ -250,6 +358,40 @@ class Runner:
                 log.warning("projection subscription lost; polling until it is back")
             self._subscription = None
             self._stopping.wait(1.0)
+
+
+def _id(item: Item) -> int:
+    return item[0]
+
+
+class _CollectorPause:
+    """Pauses Python's cyclic garbage collector, process-wide, while a runner catches up.
+
+    A batch keeps thousands of decoded events alive while the fold allocates rows, and
+    the collector would keep scanning them: a sixth of a catch-up's time. What the read
+    and the fold make holds no reference cycles and is freed by reference counting; the
+    collector resumes (if it was on) when the last of nested or concurrent pauses ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._resume = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._depth == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0 and self._resume:
+                gc.enable()
+
+
+collector_paused = _CollectorPause()
 
 
 def _can_subscribe(app: Application[Any]) -> bool:

@@ -20,11 +20,12 @@ from ledger.domain.money import Money
 from ledger.projections.database import Tx
 from ledger.projections.view import (
     Item,
+    Lookup,
     View,
     add_funds,
     directory_ddl,
     find_fund,
-    load,
+    load_each,
     save,
 )
 
@@ -66,15 +67,14 @@ class SponsorLedger(View):
 
     def apply(self, tx: Tx, batch: Sequence[Item]) -> None:
         batch = [item for item in batch if item[2] in _RELEVANT]
-        pledges = load(
-            tx, self.t("sponsor_pledges"), PLEDGE_COLUMNS, ("fund_id", "pledge_id"),
-            [(fid, e.pledge_id) for _, e, what, fid in batch
-             if what != "PledgeMade" and getattr(e, "pledge_id", None)],
-        )
-        donations = load(
-            tx, self.t("sponsor_donations"), DONATION_COLUMNS, ("fund_id", "donation_id"),
-            [(fid, e.donation_id) for _, e, what, fid in batch
-             if what == "DonationReversed"],
+        pledges, donations = load_each(
+            tx,
+            Lookup(self.t("sponsor_pledges"), PLEDGE_COLUMNS, ("fund_id", "pledge_id"),
+                   [(fid, e.pledge_id) for _, e, what, fid in batch
+                    if what != "PledgeMade" and getattr(e, "pledge_id", None)]),
+            Lookup(self.t("sponsor_donations"), DONATION_COLUMNS, ("fund_id", "donation_id"),
+                   [(fid, e.donation_id) for _, e, what, fid in batch
+                    if what == "DonationReversed"]),
         )
         changed_pledges, changed_donations = set(), set()
         for _, e, what, fid in batch:

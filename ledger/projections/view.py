@@ -16,7 +16,7 @@ import re
 from operator import itemgetter
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from ledger.projections.database import Tx
 
@@ -98,6 +98,18 @@ def save(
     tx.write_rows(table, columns, [values(rows[k]) for k in touched if k not in rows.stored])
 
 
+class Lookup(NamedTuple):
+    """Rows of `table` whose columns `by` (a prefix of its primary key, so the lookup is
+    an index lookup) match one of `values` (tuples, or plain values for one column), as
+    mutable dicts by the columns `key` (default: `by`), a tuple for several columns."""
+
+    table: str
+    columns: Sequence[str]
+    by: Sequence[str]
+    values: Iterable[Any]
+    key: Sequence[str] = ()
+
+
 def load(
     tx: Tx,
     table: str,
@@ -106,21 +118,34 @@ def load(
     values: Iterable[Any],
     key: Sequence[str] = (),
 ) -> Rows:
-    """Rows of `table` whose columns `by` (a prefix of its primary key, so the lookup is
-    an index lookup) match one of `values` (tuples, or plain values for one column), as
-    mutable dicts by the columns `key` (default: `by`), a tuple for several columns."""
-    values = list(dict.fromkeys(values))
-    found = Rows()
-    if not values:
-        return found
-    key = tuple(key or by)
-    at = [columns.index(c) for c in key]
-    rows = tx.select_in(table, columns, by, values if len(by) > 1 else [(v,) for v in values])
-    for row in rows:
-        k = tuple(row[j] for j in at) if len(at) > 1 else row[at[0]]
-        found[k] = dict(zip(columns, row))
-    found.stored = set(found)
-    return found
+    """The rows of one `Lookup`."""
+    return load_each(tx, Lookup(table, columns, by, values, key))[0]
+
+
+def load_each(tx: Tx, *lookups: Lookup) -> list[Rows]:
+    """The rows of each lookup, all asked at once (one round trip on PostgreSQL)."""
+    asked = []
+    for lookup in lookups:
+        values = list(dict.fromkeys(lookup.values))
+        if values:
+            asked.append((lookup, values))
+    found = iter(tx.select_in_each([
+        (lookup.table, lookup.columns, lookup.by,
+         values if len(lookup.by) > 1 else [(v,) for v in values])
+        for lookup, values in asked
+    ]))
+    answered = {id(lookup): next(found) for lookup, _ in asked}
+    out = []
+    for lookup in lookups:
+        rows = Rows()
+        key = tuple(lookup.key or lookup.by)
+        at = [lookup.columns.index(c) for c in key]
+        for row in answered.get(id(lookup), ()):
+            k = tuple(row[j] for j in at) if len(at) > 1 else row[at[0]]
+            rows[k] = dict(zip(lookup.columns, row))
+        rows.stored = set(rows)
+        out.append(rows)
+    return out
 
 
 def upsert(

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from ledger.projections import ReadModels
-from ledger.projections.facade import VIEWS
 from ledger.projections.runner import Runner, wait_until
 from ledger.projections.view import View
 from ledger.settings import Settings
@@ -95,7 +94,9 @@ class Projector:
 def survives_kills(settings: Settings, broken: bool, seed: int, kills: int = 8) -> bool:
     """Kills the projection process `kills` times at random moments while a writer keeps
     writing, lets a last one finish, and compares every view with a fresh rebuild."""
-    from test_projections_workload import Workload, tables  # not in the projection processes
+    from test_projections_workload import (  # not in the projection processes
+        Workload, rebuilt_tables, tables,
+    )
 
     rng = random.Random(seed)
     app = open_ledger(settings)
@@ -141,9 +142,7 @@ def survives_kills(settings: Settings, broken: bool, seed: int, kills: int = 8) 
     try:
         assert models.status()[0]["lag"] == 0
         restarted = tables(models)
-        for name in VIEWS:
-            models.rebuild(name)
-        return tables(models) == restarted
+        return rebuilt_tables(models) == restarted
     finally:
         models.stop()
         app.close()

@@ -20,6 +20,7 @@ from ledger.application import Ledger
 from ledger.domain.errors import LedgerError
 from ledger.domain.money import Money
 from ledger.projections import ReadModels
+from ledger.projections.facade import VIEWS
 from ledger.settings import Settings
 from ledger.storage import open_ledger
 
@@ -141,6 +142,13 @@ def tables(models: ReadModels) -> dict[str, list[tuple]]:
             for table in view.table_names():
                 out[table] = sorted(tx.all(f"SELECT * FROM {view.t(table)}"), key=repr)
     return out
+
+
+def rebuilt_tables(models: ReadModels) -> dict[str, list[tuple]]:
+    """`tables` after every view is rebuilt from the events."""
+    for name in VIEWS:
+        models.rebuild(name)
+    return tables(models)
 
 
 # ---- every figure of the balances view equals a replay ------------------------------------

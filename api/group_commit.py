@@ -6,9 +6,11 @@ batch commits, the donations that arrive meanwhile queue up; when it is done, th
 them leads the next batch, which records all of them with `Ledger.record_donations` in one
 transaction. At low load a batch is a single donation, recorded as before, with no delay.
 
-Each donation stays atomic and isolated: if a batch is refused for any reason, each of its
+Each donation stays atomic and isolated: if a batch is refused by a rule, each of its
 donations is recorded again on its own, so a refused donation never affects another; and
-no request is answered before the transaction holding its donation has committed.
+no request is answered before the transaction holding its donation has committed. If the
+database is busy past the lock timeout or unreachable, the whole batch is answered so at
+once (503, safe to retry), rather than one lock timeout after another.
 """
 
 from __future__ import annotations
@@ -86,7 +88,14 @@ class DonationGroupCommit:
                 continue
             try:
                 answers = self.ledger.record_donations([p.item for p in group], actor=actor)
-            except Exception:  # noqa: BLE001 - each is recorded on its own below
+            except Exception as e:  # noqa: BLE001 - each is recorded on its own below
+                if _unavailable(e):
+                    # the table stayed locked or the database is gone: every donation of
+                    # the batch hears so now, not one lock timeout after another
+                    for pending in batch:
+                        if not pending.done:
+                            _finish(pending, None, e)
+                    return
                 alone[:0] = group
                 continue
             for pending, written in zip(group, answers):
@@ -95,13 +104,29 @@ class DonationGroupCommit:
                 else:
                     # recorded before: the single path answers it from its receipt
                     alone.append(pending)
+        unavailable: BaseException | None = None
         for pending in alone:
+            if unavailable is not None:
+                _finish(pending, None, unavailable)
+                continue
             try:
                 written = self.ledger.record_donation(actor=pending.actor, **pending.item)
             except BaseException as e:  # noqa: BLE001 - handed to the request's thread
                 _finish(pending, None, e)
+                if _unavailable(e):
+                    unavailable = e
             else:
                 _finish(pending, written)
+
+
+def _unavailable(error: BaseException) -> bool:
+    """Whether the error says the database is busy or unreachable (a 503), rather than
+    refusing one donation."""
+    from eventsourcing.persistence import IntegrityError
+
+    from api.problems import database_errors
+
+    return isinstance(error, tuple(database_errors())) and not isinstance(error, IntegrityError)
 
 
 def _finish(pending: _Pending, written: Written | None, error: BaseException | None = None

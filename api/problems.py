@@ -226,11 +226,12 @@ def install(app: FastAPI) -> None:
         return problem_response(http_problem(
             503, detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
 
-    for database_error in _database_errors():
+    for database_error in database_errors():
         app.add_exception_handler(database_error, _database)
 
 
-def _database_errors() -> list[type[Exception]]:
+def database_errors() -> list[type[Exception]]:
+    """The errors that say the database is busy or unreachable (answered 503)."""
     import sqlite3
 
     import psycopg

@@ -83,3 +83,48 @@ def test_concurrent_donations_share_transactions_and_a_refused_one_affects_no_ot
     assert max(ledger.batches, default=0) > 1, "no two donations shared a transaction"
     total = sum(int(ledger.figures(f"F{i}")["received_total"].minor) for i in range(4))
     assert total == 57 * 1000
+
+
+def test_a_batch_meeting_a_locked_table_is_refused_at_once_not_one_timeout_after_another(
+        pg_settings):
+    import time
+
+    import psycopg
+
+    from ledger.storage import environment
+
+    settings = pg_settings.model_copy(update={"lock_timeout_seconds": 1})
+    app = CountingLedger(environment(settings))
+    app.batches = []
+    app.open_fund("F0", "Fund 0", actor="t")
+    sponsor = uuid.UUID(app.register_sponsor("S", "clan", actor="t").result["id"])
+    before = app.recorder.max_notification_id()
+    commit = DonationGroupCommit(app)
+    answers: list[Any] = []
+    start = threading.Barrier(12)
+
+    def send() -> None:
+        start.wait()
+        try:
+            answers.append(commit.record("t", **donation(sponsor, "F0")))
+        except Exception as e:  # noqa: BLE001 - the answer under test
+            answers.append(e)
+
+    with psycopg.connect(settings.database_url, autocommit=False) as holder:
+        holder.execute(f'LOCK TABLE "{settings.postgres_schema}".'
+                       f'"{app.recorder.events_table_name}" IN EXCLUSIVE MODE')
+        threads = [threading.Thread(target=send) for _ in range(12)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        waited = time.monotonic() - started
+        holder.rollback()
+    assert len(answers) == 12
+    assert all(isinstance(a, Exception) and not isinstance(a, LedgerError) for a in answers)
+    # the first donation leads alone and the rest share one batch: two lock timeouts at
+    # most, where retrying each alone waited one per donation
+    assert waited < 6
+    assert app.recorder.max_notification_id() == before
+    app.close()

@@ -41,7 +41,7 @@ from ledger.application import Ledger  # noqa: E402
 from ledger.audit.beancount import write_beancount  # noqa: E402
 from ledger.audit.replay import replay_figures  # noqa: E402
 from ledger.audit.stored import StoredEvents  # noqa: E402
-from ledger.domain.fund import Fund  # noqa: E402
+from ledger.domain.fund import Fund, RecordedDonation  # noqa: E402
 from ledger.domain.money import Money  # noqa: E402
 from ledger.settings import Settings  # noqa: E402
 from ledger.storage import open_ledger  # noqa: E402
@@ -65,7 +65,7 @@ def generate(app: Ledger, size: int, postgres: bool, code: str = CODE, seed: int
     allocation = None
     awards: list[tuple[str, int]] = []
     paid: list[tuple[str, int]] = []
-    donations: list[str] = []
+    donations: list[RecordedDonation] = []
     pledges: list[str] = []
     batch = 20_000
     copy = _copier(app) if postgres else None
@@ -97,8 +97,9 @@ def generate(app: Ledger, size: int, postgres: bool, code: str = CODE, seed: int
                                  "moved away", actor="bench", returned_on=day)
             elif r < 0.16 and donations:
                 donation = donations.pop()
-                if fund.donations[donation]["credited"] <= fund.available:
-                    fund.reverse_donation(donation, "bounced", actor="bench", reversed_on=day)
+                if donation.credited_minor <= fund.available:
+                    fund.reverse_donation(donation.donation_id, donation, "bounced",
+                                          actor="bench", reversed_on=day)
             elif r < 0.18:
                 pledge = next(ids)
                 fund.make_pledge(pledge, rnd.choice(sponsors), Money(10_000_000, "VND"), [],
@@ -114,7 +115,7 @@ def generate(app: Ledger, size: int, postgres: bool, code: str = CODE, seed: int
                                       received_on=max(backdated, START), method="bank_transfer",
                                       reference="FT", pledge_id=pledge, actor="bench")
                 if len(donations) < 1000:
-                    donations.append(donation)
+                    donations.append(RecordedDonation.of(fund.code, fund.pending_events[-1]))
         if len(fund.pending_events) >= batch:
             _store(app, fund, copy)
     _store(app, fund, copy)

@@ -29,7 +29,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ledger.domain.fund import Fund  # noqa: E402
+from ledger.domain.fund import Fund, RecordedDonation  # noqa: E402
 from ledger.domain.money import Money  # noqa: E402
 from ledger.projections import ReadModels  # noqa: E402
 from ledger.projections.runner import FUND_TOPICS  # noqa: E402
@@ -50,7 +50,7 @@ def record_events(app, total: int, funds: int, seed: int = 1) -> int:  # noqa: A
                          opened_on=START)
         sponsors = [str(uuid.uuid4()) for _ in range(50)]
         pledges: list[tuple[str, str]] = []
-        donations: list[str] = []
+        donations: list[RecordedDonation] = []
         awards: list[str] = []
         allocation = None
         for i in range(per_fund - 1):
@@ -68,15 +68,16 @@ def record_events(app, total: int, funds: int, seed: int = 1) -> int:  # noqa: A
                 donation = str(uuid.uuid4())
                 fund.receive_donation(donation, sponsor, vnd, None, received_on=on,
                                       method="bank_transfer", pledge_id=pledge, actor="bench")
-                donations.append(donation)
+                donations.append(RecordedDonation.of(fund.code, fund.pending_events[-1]))
                 if allocation is None and fund.available > 50_000_000:
                     allocation = str(uuid.uuid4())
                     fund.allocate(allocation, "round", Money(50_000_000, "VND"), actor="bench",
                                   allocated_on=on)
             elif choice < 0.6 and donations:
                 donation = donations.pop(rng.randrange(len(donations)))
-                if fund.donations[donation]["credited"] <= fund.available:
-                    fund.reverse_donation(donation, "bounced", actor="bench", reversed_on=on)
+                if donation.credited_minor <= fund.available:
+                    fund.reverse_donation(donation.donation_id, donation, "bounced",
+                                          actor="bench", reversed_on=on)
                 else:
                     fund.receive_donation(str(uuid.uuid4()), rng.choice(sponsors), vnd, None,
                                           received_on=on, method="cash", actor="bench")

@@ -69,6 +69,16 @@ class RecordedDonation:
     method: str
     reference: str
 
+    @classmethod
+    def of(cls, fund: str, event: Any) -> RecordedDonation:
+        """The donation a `Fund.DonationReceived` event of fund `fund` records."""
+        return cls(
+            donation_id=event.donation_id, fund=fund, sponsor_id=event.sponsor_id,
+            credited_minor=event.credited_minor, pledge_id=event.pledge_id,
+            amount_minor=event.amount_minor, amount_currency=event.amount_currency,
+            received_on=event.effective_on, method=event.method, reference=event.reference,
+        )
+
 
 class Fund(Aggregate):
     """One scholarship fund and its books, in one currency."""

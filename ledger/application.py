@@ -740,9 +740,9 @@ class Ledger(Application[UUID]):
     def _snapshot(self, fund: Fund, version_before: int) -> None:
         """Snapshots a fund just saved when its version passed a multiple of its interval.
 
-        A snapshot holds the fund's whole state (an entry per donation, pledge, allocation
-        and award), so the interval grows with the state: a tenth to a twentieth of its
-        entries, at least `snapshot_interval` events. Snapshots then cost a constant amount
+        A snapshot holds the fund's whole state (an entry per pledge, allocation, award and
+        reversed donation, none per donation), so the interval grows with the state: a tenth
+        to a twentieth of its entries, at least `snapshot_interval` events. Snapshots then cost a constant amount
         per event however long the history, and loading a fund replays at most one interval
         of events."""
         # Rounded down to a doubling of snapshot_interval, so that the interval stays fixed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +26,13 @@ class Settings(BaseSettings):
     postgres_schema: str = "public"
     #: how many fund events between two snapshots
     snapshot_interval: int = 1000
+    #: seconds a web session lasts without a request before it must sign in again
+    web_session_idle_seconds: PositiveInt = 12 * 3600
+    #: seconds a web session lasts at most, however busy
+    web_session_max_seconds: PositiveInt = 7 * 24 * 3600
+    #: the web pages' cookies are Secure even when the server sees plain HTTP (set it
+    #: behind a proxy that terminates TLS, which the server cannot tell apart from HTTP)
+    secure_cookies: bool = False
 
 
 @lru_cache

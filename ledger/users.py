@@ -4,6 +4,13 @@ A key is 32 random bytes (URL-safe base64, prefixed `lk_`); only its SHA-256 is 
 which is enough for a key of that entropy (no salt or slow hash needed: nothing to guess).
 Every request looks its key up, so a revocation takes effect at once, in every process.
 Roles are those of SPEC §1: admin, treasurer, auditor, sponsor (bound to one sponsor id).
+
+Web sessions live beside the users (table `web_sessions`): a browser signed in with a key
+holds a random session token (32 bytes, prefixed `ws_`, so never mistaken for a key); only
+its SHA-256 is stored, with the user's name, the hash of the key it was opened with, the
+CSRF token of its forms, and when it was opened and last used. A session ends when it is
+signed out, idle or old past the limits of the settings, or when its key is revoked (the
+lookup also joins the user's active key, so a name given a new key never revives it).
 """
 
 from __future__ import annotations
@@ -13,6 +20,9 @@ import re
 import secrets
 import sqlite3
 import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
@@ -26,6 +36,8 @@ from ledger.storage import describe, schema_changes
 ROLES = ("admin", "treasurer", "auditor", "sponsor")
 KEY_PREFIX = "lk_"
 _KEY = re.compile(r"lk_[A-Za-z0-9_-]{43}", re.ASCII)
+SESSION_PREFIX = "ws_"
+_SESSION = re.compile(r"ws_[A-Za-z0-9_-]{43}", re.ASCII)
 
 
 class UserExists(LedgerError):
@@ -51,6 +63,34 @@ class User:
     revoked_at: str | None = None
 
 
+@dataclass(frozen=True)
+class WebSession:
+    """A signed-in browser: its user (active now) and the CSRF token its forms carry."""
+
+    user: User
+    csrf: str
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """How long a web session lasts: `idle_seconds` without a request, `max_seconds` in all,
+    by `clock` (Unix seconds)."""
+
+    idle_seconds: float = 12 * 3600
+    max_seconds: float = 7 * 24 * 3600
+    clock: Callable[[], float] = time.time
+
+    def cutoffs(self, now: float) -> tuple[float, float]:
+        """The last use and the opening a session must be later than to be valid `now`."""
+        return now - self.idle_seconds, now - self.max_seconds
+
+    @property
+    def refresh_seconds(self) -> float:
+        """How stale a session's last use may be before a request records it again (not
+        on every request: that would be a write per page)."""
+        return min(60.0, self.idle_seconds / 10)
+
+
 def new_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
@@ -62,6 +102,14 @@ def key_hash(key: str) -> str:
 def well_formed(key: str) -> bool:
     """Whether a presented key has the shape of a key (cheap check before any lookup)."""
     return bool(_KEY.fullmatch(key))
+
+
+def new_session_token() -> str:
+    return SESSION_PREFIX + secrets.token_urlsafe(32)
+
+
+def session_token_well_formed(token: str) -> bool:
+    return bool(_SESSION.fullmatch(token))
 
 
 def check_user(name: str, role: str, sponsor_id: UUID | None) -> None:
@@ -86,7 +134,61 @@ class UserStore(Protocol):
     def authenticate(self, key: str) -> User | None:
         """The active user holding this key, or None."""
 
+    def start_session(self, key: str) -> tuple[str, WebSession] | None:
+        """A new web session for the active user holding this key: its token (the only
+        time it exists in clear) and the session; None for a key that is not active."""
+
+    def session(self, token: str) -> WebSession | None:
+        """The session of this token, while it is within its limits and its key is
+        active (its use is recorded); None otherwise."""
+
+    def end_session(self, token: str) -> None:
+        """Ends the session of this token (nothing for an unknown one)."""
+
     def close(self) -> None: ...
+
+
+class _Sessions(ABC):
+    """What every store does for web sessions; each keeps their rows its own way:
+    `(token hash, user name, key hash, csrf, opened, last used)`, times in Unix seconds."""
+
+    _limits: SessionLimits
+
+    @abstractmethod
+    def authenticate(self, key: str) -> User | None: ...
+
+    @abstractmethod
+    def _insert_session(self, row: tuple, cutoffs: tuple[float, float]) -> None:
+        """Stores a new session, dropping those out of their limits by `cutoffs`."""
+
+    @abstractmethod
+    def _select_session(self, digest: str, cutoffs: tuple[float, float]) -> tuple | None:
+        """The session's user (as `_COLUMNS`), CSRF token and last use, if it is within
+        `cutoffs` (last use, opening) and its user's key is the active one."""
+
+    @abstractmethod
+    def _touch_session(self, digest: str, now: float) -> None:
+        """Records the session's use at `now`."""
+
+    def start_session(self, key: str) -> tuple[str, WebSession] | None:
+        user = self.authenticate(key)
+        if user is None:
+            return None
+        token, csrf, now = new_session_token(), secrets.token_urlsafe(32), self._limits.clock()
+        self._insert_session((key_hash(token), user.name, key_hash(key), csrf, now, now),
+                             self._limits.cutoffs(now))
+        return token, WebSession(user, csrf)
+
+    def session(self, token: str) -> WebSession | None:
+        if not session_token_well_formed(token):
+            return None
+        now, digest = self._limits.clock(), key_hash(token)
+        row = self._select_session(digest, self._limits.cutoffs(now))
+        if row is None:
+            return None
+        if row[6] < now - self._limits.refresh_seconds:
+            self._touch_session(digest, now)
+        return WebSession(_user(row[:5]), row[5])
 
 
 def _now() -> str:
@@ -99,11 +201,14 @@ def _user(row: tuple) -> User:
                 str(revoked) if revoked else None)
 
 
-class MemoryUsers:
+class MemoryUsers(_Sessions):
     """Users in this process only (for the in-memory ledger of tests and demos)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: SessionLimits = SessionLimits()) -> None:
         self._rows: dict[str, tuple[User, str]] = {}
+        #: token hash -> [user name, key hash, csrf, opened, last used]
+        self._sessions: dict[str, list] = {}
+        self._limits = limits
         self._lock = threading.Lock()
 
     def add(self, name: str, role: str, sponsor_id: UUID | None = None) -> str:
@@ -127,6 +232,7 @@ class MemoryUsers:
             user, digest = found
             self._rows[name] = (User(user.name, user.role, user.sponsor_id, user.created_at,
                                      _now()), digest)
+            self._sessions = {t: s for t, s in self._sessions.items() if s[0] != name}
 
     def authenticate(self, key: str) -> User | None:
         if not well_formed(key):
@@ -138,24 +244,69 @@ class MemoryUsers:
                     return user
         return None
 
+    def _insert_session(self, row: tuple, cutoffs: tuple[float, float]) -> None:
+        idle, oldest = cutoffs
+        with self._lock:
+            self._sessions = {t: s for t, s in self._sessions.items()
+                              if s[4] > idle and s[3] > oldest}
+            self._sessions[row[0]] = list(row[1:])
+
+    def _select_session(self, digest: str, cutoffs: tuple[float, float]) -> tuple | None:
+        idle, oldest = cutoffs
+        with self._lock:
+            found = self._sessions.get(digest)
+            if found is None or found[4] <= idle or found[3] <= oldest:
+                return None
+            user, stored = self._rows.get(found[0], (None, ""))
+            if user is None or user.revoked_at is not None or stored != found[1]:
+                return None
+            return (user.name, user.role, user.sponsor_id, user.created_at, None, found[2],
+                    found[4])
+
+    def _touch_session(self, digest: str, now: float) -> None:
+        with self._lock:
+            if digest in self._sessions:
+                self._sessions[digest][4] = now
+
+    def end_session(self, token: str) -> None:
+        if session_token_well_formed(token):
+            with self._lock:
+                self._sessions.pop(key_hash(token), None)
+
     def close(self) -> None:
         pass
 
 
 _COLUMNS = "name, role, sponsor_id, created_at, revoked_at"
+#: a row of `web_sessions` (times in Unix seconds in SQLite, timestamps in PostgreSQL)
+_SESSION_ROW = "token_hash, user_name, key_hash, csrf, created_at, seen_at"
+#: a session's user (as `_COLUMNS`) and its CSRF token
+_SESSION_USER = "u.name, u.role, u.sponsor_id, u.created_at, u.revoked_at, s.csrf"
 
 
-class SQLiteUsers:
+class SQLiteUsers(_Sessions):
     """Users in the `users` table of the ledger's SQLite file."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, limits: SessionLimits = SessionLimits()) -> None:
         self._path = path
-        with self._connect() as conn:
+        self._limits = limits
+        conn = self._connect()
+        try:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, role TEXT NOT NULL, "
                 "sponsor_id TEXT, key_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, "
                 "revoked_at TEXT)"
             )
+            # times in Unix seconds
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS web_sessions (token_hash TEXT PRIMARY KEY, "
+                "user_name TEXT NOT NULL, key_hash TEXT NOT NULL, csrf TEXT NOT NULL, "
+                "created_at REAL NOT NULL, seen_at REAL NOT NULL)"
+            )
+            conn.execute("CREATE INDEX IF NOT EXISTS web_sessions_user_name "
+                         "ON web_sessions (user_name)")
+        finally:
+            conn.close()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, timeout=10, isolation_level=None)
@@ -193,10 +344,13 @@ class SQLiteUsers:
     def revoke(self, name: str) -> None:
         conn = self._connect()
         try:
+            conn.execute("BEGIN IMMEDIATE")
             done = conn.execute(
                 "UPDATE users SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
                 (_now(), name),
             ).rowcount
+            conn.execute("DELETE FROM web_sessions WHERE user_name = ?", (name,))
+            conn.execute("COMMIT")
         finally:
             conn.close()
         if not done:
@@ -215,31 +369,80 @@ class SQLiteUsers:
             conn.close()
         return _user(row) if row else None
 
+    def _insert_session(self, row: tuple, cutoffs: tuple[float, float]) -> None:
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("DELETE FROM web_sessions WHERE seen_at <= ? OR created_at <= ?",
+                         cutoffs)
+            conn.execute(f"INSERT INTO web_sessions ({_SESSION_ROW}) VALUES (?, ?, ?, ?, ?, ?)",
+                         row)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def _select_session(self, digest: str, cutoffs: tuple[float, float]) -> tuple | None:
+        conn = self._connect()
+        try:
+            return conn.execute(
+                f"SELECT {_SESSION_USER}, s.seen_at FROM web_sessions s JOIN users u "
+                "ON u.key_hash = s.key_hash AND u.revoked_at IS NULL "
+                "WHERE s.token_hash = ? AND s.seen_at > ? AND s.created_at > ?",
+                (digest, *cutoffs),
+            ).fetchone()
+        finally:
+            conn.close()
+
+    def _touch_session(self, digest: str, now: float) -> None:
+        conn = self._connect()
+        try:
+            conn.execute("UPDATE web_sessions SET seen_at = ? WHERE token_hash = ?",
+                         (now, digest))
+        finally:
+            conn.close()
+
+    def end_session(self, token: str) -> None:
+        if not session_token_well_formed(token):
+            return
+        conn = self._connect()
+        try:
+            conn.execute("DELETE FROM web_sessions WHERE token_hash = ?", (key_hash(token),))
+        finally:
+            conn.close()
+
     def close(self) -> None:
         pass
 
 
-class PostgresUsers:
+class PostgresUsers(_Sessions):
     """Users in the `users` table of the ledger's PostgreSQL schema."""
 
-    def __init__(self, conninfo: str, schema: str) -> None:
+    def __init__(self, conninfo: str, schema: str,
+                 limits: SessionLimits = SessionLimits()) -> None:
         from psycopg import sql
         from psycopg_pool import ConnectionPool
 
         self._table = sql.Identifier(schema, "users")
+        self._sessions = sql.Identifier(schema, "web_sessions")
+        self._limits = limits
         self._pool = ConnectionPool(conninfo, min_size=1, max_size=10, open=True,
                                     kwargs={"autocommit": True})
         with self._pool.connection() as conn:
-            conn.execute(sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (name TEXT PRIMARY KEY, role TEXT NOT NULL, "
-                "sponsor_id UUID, key_hash TEXT NOT NULL UNIQUE, "
-                "created_at TIMESTAMPTZ NOT NULL, revoked_at TIMESTAMPTZ)"
-            ).format(self._table))
+            conn.execute(self._sql(
+                "CREATE TABLE IF NOT EXISTS {table} (name TEXT PRIMARY KEY, "
+                "role TEXT NOT NULL, sponsor_id UUID, key_hash TEXT NOT NULL UNIQUE, "
+                "created_at TIMESTAMPTZ NOT NULL, revoked_at TIMESTAMPTZ)"))
+            conn.execute(self._sql(
+                "CREATE TABLE IF NOT EXISTS {sessions} (token_hash TEXT PRIMARY KEY, "
+                "user_name TEXT NOT NULL, key_hash TEXT NOT NULL, csrf TEXT NOT NULL, "
+                "created_at TIMESTAMPTZ NOT NULL, seen_at TIMESTAMPTZ NOT NULL)"))
+            conn.execute(self._sql(
+                "CREATE INDEX IF NOT EXISTS web_sessions_user_name ON {sessions} (user_name)"))
 
     def _sql(self, text: str):  # noqa: ANN202 - psycopg's Composed
         from psycopg import sql
 
-        return sql.SQL(text).format(table=self._table)
+        return sql.SQL(text).format(table=self._table, sessions=self._sessions)
 
     def add(self, name: str, role: str, sponsor_id: UUID | None = None) -> str:
         check_user(name, role, sponsor_id)
@@ -265,10 +468,11 @@ class PostgresUsers:
         return [_user(r) for r in rows]
 
     def revoke(self, name: str) -> None:
-        with self._pool.connection() as conn:
+        with self._pool.connection() as conn, conn.transaction():
             done = conn.execute(self._sql(
                 "UPDATE {table} SET revoked_at = now() WHERE name = %s AND revoked_at IS NULL"
             ), (name,)).rowcount
+            conn.execute(self._sql("DELETE FROM {sessions} WHERE user_name = %s"), (name,))
         if not done:
             raise UserNotFound(name)
 
@@ -281,16 +485,48 @@ class PostgresUsers:
             ), (key_hash(key),)).fetchone()
         return _user(row) if row else None
 
+    def _insert_session(self, row: tuple, cutoffs: tuple[float, float]) -> None:
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute(self._sql(
+                "DELETE FROM {sessions} WHERE seen_at <= to_timestamp(%s) "
+                "OR created_at <= to_timestamp(%s)"), cutoffs)
+            conn.execute(self._sql(
+                f"INSERT INTO {{sessions}} ({_SESSION_ROW}) "
+                "VALUES (%s, %s, %s, %s, to_timestamp(%s), to_timestamp(%s))"), row)
+
+    def _select_session(self, digest: str, cutoffs: tuple[float, float]) -> tuple | None:
+        with self._pool.connection() as conn:
+            return conn.execute(self._sql(
+                f"SELECT {_SESSION_USER}, extract(epoch FROM s.seen_at)::float8 "
+                "FROM {sessions} s JOIN {table} u "
+                "ON u.key_hash = s.key_hash AND u.revoked_at IS NULL "
+                "WHERE s.token_hash = %s AND s.seen_at > to_timestamp(%s) "
+                "AND s.created_at > to_timestamp(%s)"), (digest, *cutoffs)).fetchone()
+
+    def _touch_session(self, digest: str, now: float) -> None:
+        with self._pool.connection() as conn:
+            conn.execute(self._sql(
+                "UPDATE {sessions} SET seen_at = to_timestamp(%s) WHERE token_hash = %s"),
+                (now, digest))
+
+    def end_session(self, token: str) -> None:
+        if session_token_well_formed(token):
+            with self._pool.connection() as conn:
+                conn.execute(self._sql("DELETE FROM {sessions} WHERE token_hash = %s"),
+                             (key_hash(token),))
+
     def close(self) -> None:
         self._pool.close()
 
 
-def open_users(settings: Settings) -> UserStore:
-    """The user store beside the events the settings name."""
+def open_users(settings: Settings, clock: Callable[[], float] = time.time) -> UserStore:
+    """The user store beside the events the settings name (its sessions timed by `clock`)."""
     kind = describe(settings)
+    limits = SessionLimits(settings.web_session_idle_seconds, settings.web_session_max_seconds,
+                           clock)
     if kind == "memory":
-        return MemoryUsers()
+        return MemoryUsers(limits)
     if kind == "sqlite":
-        return SQLiteUsers(str(settings.sqlite_path))
+        return SQLiteUsers(str(settings.sqlite_path), limits)
     with schema_changes(settings):
-        return PostgresUsers(settings.database_url or "", settings.postgres_schema)
+        return PostgresUsers(settings.database_url or "", settings.postgres_schema, limits)

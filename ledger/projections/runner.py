@@ -28,7 +28,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import psycopg
 import structlog
+from psycopg import sql
 
 from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
@@ -94,7 +96,6 @@ class Runner:
             if db.postgres and len(self.views) > 1 else None
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._subscription: Any = None
         #: notifications this process's ledger committed, by id, not yet applied
         self._offered: dict[int, Any] = {}
         self._offered_lock = threading.Lock()
@@ -300,9 +301,6 @@ class Runner:
         listeners = getattr(self.app, "listeners", None)
         if listeners is not None and self.offer in listeners:
             listeners.remove(self.offer)
-        subscription = self._subscription
-        if subscription is not None:
-            subscription.stop()
         for thread in self._threads:
             thread.join(timeout=30)
         self._threads = []
@@ -344,20 +342,22 @@ class Runner:
                 self._resync = True  # a quiet spell: another process may have moved them
 
     def _listen(self) -> None:
-        """Sets `wake` at each notification from the library's subscription; a lost or
-        broken subscription only delays the runner until its next poll."""
+        """Sets `wake` at each write's NOTIFY (other processes' writes too): a plain
+        LISTEN, not the library's subscription, which would read every new event back
+        only to be told that something changed. A lost connection only delays the runner
+        until its next poll."""
+        channel = sql.SQL("LISTEN {}").format(sql.Identifier(self.app.recorder.channel_name))
         while not self._stopping.is_set():
             try:
-                self._subscription = self.app.recorder.subscribe(gt=self.top())
-                with self._subscription as subscription:
-                    if self._stopping.is_set():
-                        return
-                    for _ in subscription:
-                        self.wake.set()
+                with psycopg.connect(self.db.url, autocommit=True, connect_timeout=10) as conn:
+                    conn.execute(channel)
+                    self.wake.set()  # what was written while nobody listened
+                    while not self._stopping.is_set():
+                        for _ in conn.notifies(timeout=0.1):
+                            self.wake.set()
             except Exception:  # noqa: BLE001
                 log.warning("projection subscription lost; polling until it is back")
-            self._subscription = None
-            self._stopping.wait(1.0)
+                self._stopping.wait(1.0)
 
 
 def _id(item: Item) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html import unescape
 from html.parser import HTMLParser
@@ -13,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from api.app import create_app
+from ledger.settings import Settings
 from test_api_support import Api, Side, TestClient, build_side, memory_api_running
 
 
@@ -116,6 +119,21 @@ def reader_for(api: Api, role: str | None, sponsor_id: str | None = None) -> Rea
 def _web() -> Iterator[Api]:
     """The API's app on the in-memory store (pages and API together)."""
     with memory_api_running() as api:
+        yield api
+
+
+@contextmanager
+def web_running(settings: Settings) -> Iterator[Api]:
+    """The API's app (pages and API) on these settings through TestClient, no users yet."""
+    app = create_app(settings)
+    with TestClient(app, base_url="http://testserver") as client:
+        yield Api(client, app)
+
+
+@pytest.fixture(name="web_on")
+def _web_on(settings: Settings) -> Iterator[Api]:
+    """The API's app on memory, SQLite and PostgreSQL (pages and API together)."""
+    with web_running(settings) as api:
         yield api
 
 

@@ -27,7 +27,7 @@ from ledger.statements.formatting import LANGS, Lang
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "ledger_lang"
-#: the signed-in session: a random nonce and the API key (HttpOnly, SameSite=Strict)
+#: the signed-in session: its random token (HttpOnly, SameSite=Strict; see api.web.session)
 SESSION_COOKIE = "ledger_session"
 
 #: No script, no frame, nothing from elsewhere: pages are plain HTML and one stylesheet.

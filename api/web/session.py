@@ -1,16 +1,18 @@
 """Signing in to the web pages with an API key, and the CSRF check of every form.
 
-The session cookie holds a random nonce and the API key (HttpOnly, SameSite=Strict, path
-/web, Secure over HTTPS). The key is looked up on every request, as the API does, so a
-revoked key ends its sessions at once. A form that writes carries the session's CSRF
-token, HMAC-SHA256 of the nonce under the key: a new token at each sign-in, which a page
-from another site can neither read nor compute. The sign-in form itself carries a nonce
-that must match a cookie set with the form (no signing in a browser from elsewhere).
+Signing in with a key opens a session kept by the user store (`ledger.users`): the cookie
+holds only the session's random token (HttpOnly, SameSite=Strict, path /web; Secure over
+HTTPS or when LEDGER_SECURE_COOKIES is set, as behind a proxy that terminates TLS), never
+the key, and the token is no API key. Each request looks the session up with its user's
+key, so signing out, an idle or old session, and a revoked key end it at once, in every
+process. A form that writes carries the session's CSRF token, random and kept with the
+session, which a page from another site can neither read nor guess. The sign-in form
+itself carries a nonce that must match a cookie set with the form (no signing in a
+browser from elsewhere).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import AsyncIterator
@@ -21,7 +23,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api.deps import Principal, UsersDep, principal_for, require
+from api.deps import Principal, UsersDep, require
 from api.problems import Problem
 from api.web.render import (
     LANG_COOKIE,
@@ -47,19 +49,19 @@ class Session:
     csrf: str
 
 
-def csrf_token(nonce: str, key: str) -> str:
-    return hmac.new(key.encode(), f"csrf:{nonce}".encode(), hashlib.sha256).hexdigest()
-
-
 def current_session(request: Request, users: UsersDep) -> Session:
     """The session of the request's cookie; SignInRequired without one that is valid now."""
-    nonce, _, key = request.cookies.get(SESSION_COOKIE, "").partition(".")
-    if not nonce or not key:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if not token:
         raise SignInRequired()
-    principal = principal_for(request, users, key)
-    if principal is None:
-        raise SignInRequired("the key is unknown or revoked")
-    session = Session(principal, csrf_token(nonce, key))
+    found = users.session(token)
+    if found is None:
+        raise SignInRequired("the session ended, or its key was revoked")
+    user = found.user
+    principal = Principal(user.name, user.role, user.sponsor_id)
+    # read by the access log middleware, as for a bearer key (see api.deps.principal_for)
+    request.state.actor = principal.name
+    session = Session(principal, found.csrf)
     request.state.web_session = session
     return session
 
@@ -84,13 +86,19 @@ ReaderSession = Annotated[Session, role("treasurer", "auditor")]
 AnyoneSession = Annotated[Session, role("treasurer", "auditor", "sponsor")]
 
 
+def _same(given: str, expected: str) -> bool:
+    """Compared in constant time, as bytes (`compare_digest` raises on a str that is not
+    ASCII, which anyone can post)."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 async def posted_form(request: Request, session: SessionDep) -> AsyncIterator[FormData]:
     """The posted form, once its CSRF token is the session's (403 otherwise); its uploaded
     files are closed when the request is done."""
     form = await request.form()
     try:
         token = form.get("csrf")
-        if not isinstance(token, str) or not hmac.compare_digest(token, session.csrf):
+        if not isinstance(token, str) or not _same(token, session.csrf):
             raise Problem(403, "csrf", "The form could not be checked",
                           "This form is not from this session (it may be old, or from "
                           "another site). Nothing was recorded: reload the page and try "
@@ -103,9 +111,15 @@ async def posted_form(request: Request, session: SessionDep) -> AsyncIterator[Fo
 PostedForm = Annotated[FormData, Depends(posted_form)]
 
 
-def _cookie(response: Response, request: Request, name: str, value: str, **kw: Any) -> None:
+def _secure(request: Request) -> bool:
+    """Whether cookies are Secure: over HTTPS, or whenever the settings say so (behind a
+    proxy that terminates TLS the server itself only sees HTTP)."""
+    return request.url.scheme == "https" or request.app.state.runtime.settings.secure_cookies
+
+
+def _cookie(response: Response, request: Request, name: str, value: str) -> None:
     response.set_cookie(name, value, httponly=True, samesite="strict", path=COOKIE_PATH,
-                        secure=request.url.scheme == "https", **kw)
+                        secure=_secure(request))
 
 
 def safe_next(target: object) -> str:
@@ -135,21 +149,26 @@ async def sign_in(request: Request, users: UsersDep) -> Response:
     nonce, key = form.get("nonce"), form.get("key")
     target = safe_next(form.get("next"))
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
-    if not (isinstance(nonce, str) and expected and hmac.compare_digest(nonce, expected)):
+    if not (isinstance(nonce, str) and expected and _same(nonce, expected)):
         return _sign_in_page(request, target, "sign_in_expired", 403)
     key = key.strip() if isinstance(key, str) else ""
-    # the user store may be a database: its lookup runs off the event loop
-    principal = await run_in_threadpool(principal_for, request, users, key)
-    if principal is None:
+    # the user store may be a database: it is used off the event loop
+    started = await run_in_threadpool(users.start_session, key)
+    if started is None:
         return _sign_in_page(request, target, "bad_key", 401)
+    token, session = started
+    request.state.actor = session.user.name
+    # a session this browser held before ends: one browser, one session
+    await run_in_threadpool(users.end_session, request.cookies.get(SESSION_COOKIE, ""))
     response = redirect(target)
-    _cookie(response, request, SESSION_COOKIE, f"{secrets.token_urlsafe(16)}.{key}")
+    _cookie(response, request, SESSION_COOKIE, token)
     response.delete_cookie(SIGN_IN_COOKIE, path=COOKIE_PATH)
     return response
 
 
 @router.post("/web/sign-out")
-def sign_out(form: PostedForm) -> Response:
+def sign_out(request: Request, form: PostedForm, users: UsersDep) -> Response:
+    users.end_session(request.cookies.get(SESSION_COOKIE, ""))
     response = redirect("/web/sign-in")
     response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
     return response
@@ -160,5 +179,5 @@ def choose_language(request: Request, lang: str, next: str = "/web") -> Response
     response = redirect(safe_next(next))
     if lang in LANGS:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True,
-                             samesite="lax", path=COOKIE_PATH)
+                             samesite="lax", path=COOKIE_PATH, secure=_secure(request))
     return response

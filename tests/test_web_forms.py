@@ -6,6 +6,7 @@ kept, nothing recorded and never a 500. The donations import lists every bad row
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 
@@ -313,3 +314,73 @@ def test_an_import_without_a_file_or_with_a_bad_mapping_says_so(web: Api, treasu
     r = treasurer.http.post("/web/imports/donations", data={"fund": "x"},
                             files={"file": ("a.csv", b"x", "text/csv")})
     assert r.status_code == 403
+
+
+# ---- what is not UTF-8 --------------------------------------------------------------------
+
+
+def multipart(fields: dict[str, bytes], boundary: str = "b0undary") -> tuple[bytes, dict]:
+    """A multipart/form-data body of these fields, their bytes as they are."""
+    parts = [b"--" + boundary.encode() + b'\r\nContent-Disposition: form-data; name="'
+             + name.encode() + b'"\r\n\r\n' + value + b"\r\n" for name, value in fields.items()]
+    body = b"".join(parts) + b"--" + boundary.encode() + b"--\r\n"
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def donation_form(treasurer: Reader, side: Side) -> dict[str, str]:
+    return {**treasurer.form("/web/funds/FA/donations/new"), "sponsor_id": side.sponsor,
+            "amount": "700000", "received_on": "2025-10-01"}
+
+
+def test_a_form_field_that_is_not_utf8_is_refused_and_records_nothing(
+        web: Api, side: Side, treasurer: Reader):
+    """Starlette would read it with replacement characters (urlencoded) or as Latin-1
+    (multipart); the JSON API refuses such a body, and so do the pages."""
+    form = donation_form(treasurer, side)
+    del form["method"]
+    before = web.events()
+    urlencoded = urlencode(form).encode() + b"&method=%ED%A0%80"
+    r = treasurer.http.post("/web/funds/FA/donations/new", content=urlencoded, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "method: is not UTF-8 text" in text(r.text) and "Nothing was recorded" in text(r.text)
+    body, headers = multipart({**{k: v.encode() for k, v in form.items()},
+                               "method": b"caf\xe9"})
+    r = treasurer.http.post("/web/funds/FA/donations/new", content=body, headers=headers)
+    assert r.status_code == 422 and "method: is not UTF-8 text" in text(r.text)
+    raw_name = urlencode(form).encode() + b"&meth%FFod=cash"
+    r = treasurer.http.post("/web/funds/FA/donations/new", content=raw_name, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 422 and "meth\ufffdod: is not UTF-8 text" in text(r.text)
+    assert web.events() == before
+    assert figures(web)["received_total"] == "10100000"
+
+
+def test_utf8_text_is_recorded_as_sent_whatever_the_form_encoding(
+        web: Api, side: Side, treasurer: Reader):
+    # a replacement character the treasurer typed is text like any other
+    form = {**donation_form(treasurer, side), "reference": "Chuyển khoản \ufffd"}
+    recorded(treasurer.http.post("/web/funds/FA/donations/new", data=form,
+                                 follow_redirects=False))
+    body, headers = multipart({**{k: v.encode() for k, v in donation_form(
+        treasurer, side).items()}, "reference": "Học bổng Đà Nẵng".encode()})
+    recorded(treasurer.http.post("/web/funds/FA/donations/new", content=body,
+                                 headers=headers, follow_redirects=False))
+    references = {e["data"].get("reference") for e in web.get(
+        "/v1/funds/FA/events?limit=1000").json()["events"]}
+    assert {"Chuyển khoản \ufffd", "Học bổng Đà Nẵng"} <= references
+
+
+def test_an_import_whose_mapping_is_not_utf8_is_refused(web: Api, treasurer: Reader):
+    sponsor = seed(web.ledger)
+    form = treasurer.form("/web/imports/donations")
+    body, headers = multipart({"csrf": form["csrf"].encode(), "mapping": b'{"fund": "\xff"}'})
+    boundary = headers["Content-Type"].split("=")[1].encode()
+    body = body.removesuffix(b"--" + boundary + b"--\r\n") + (
+        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; '
+        b'filename="sept.csv"\r\nContent-Type: text/csv\r\n\r\n'
+        + csv_bytes(good_rows(sponsor)) + b"\r\n--" + boundary + b"--\r\n")
+    before = web.events()
+    r = treasurer.http.post("/web/imports/donations", content=body, headers=headers)
+    assert r.status_code == 422 and "mapping: is not UTF-8 text" in text(r.text)
+    assert web.events() == before

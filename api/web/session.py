@@ -8,7 +8,8 @@ key, so signing out, an idle or old session, and a revoked key end it at once, i
 process. A form that writes carries the session's CSRF token, random and kept with the
 session, which a page from another site can neither read nor guess. The sign-in form
 itself carries a nonce that must match a cookie set with the form (no signing in a
-browser from elsewhere).
+browser from elsewhere). A form that is not UTF-8 text is refused, as the JSON API
+refuses one, rather than recorded with replacement characters.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from starlette.datastructures import FormData
 
 from api.deps import Principal, UsersDep, require
 from api.problems import Problem
+from api.web.encoding import not_utf8
 from api.web.render import (
     LANG_COOKIE,
     SESSION_COOKIE,
@@ -93,8 +95,9 @@ def _same(given: str, expected: str) -> bool:
 
 
 async def posted_form(request: Request, session: SessionDep) -> AsyncIterator[FormData]:
-    """The posted form, once its CSRF token is the session's (403 otherwise); its uploaded
-    files are closed when the request is done."""
+    """The posted form, once its CSRF token is the session's (403 otherwise) and it is
+    UTF-8 text (422 otherwise); its uploaded files are closed when the request is done."""
+    body = await request.body()  # kept: the form parser reads it from there
     form = await request.form()
     try:
         token = form.get("csrf")
@@ -103,6 +106,11 @@ async def posted_form(request: Request, session: SessionDep) -> AsyncIterator[Fo
                           "This form is not from this session (it may be old, or from "
                           "another site). Nothing was recorded: reload the page and try "
                           "again.")
+        field = not_utf8(request.headers.get("content-type", ""), body)
+        if field is not None:
+            raise Problem(422, "invalid-input", "Invalid input",
+                          f"{field}: is not UTF-8 text (as this site's pages send it). "
+                          "Nothing was recorded.")
         yield form
     finally:
         await form.close()

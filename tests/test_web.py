@@ -6,6 +6,7 @@ fetch nothing from elsewhere and run no script."""
 from __future__ import annotations
 
 import re
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,26 @@ def test_a_sponsor_downloads_its_statement_in_each_format_and_language(
     if fmt == "csv":
         assert "Nguyen Thi Lan" not in r.content.decode("utf-8-sig")
         assert "N.T.L." in r.content.decode("utf-8-sig")
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31"])
+def test_a_gift_dated_before_statements_begin_leaves_every_download_link_working(
+        web: Api, side: Side, day: str):
+    """The API records any date; a statement starts on 1900-01-01 at the earliest, so the
+    page's links and form start there (the older gift is in the opening totals)."""
+    r = web.post("/v1/funds/FA/donations", {
+        "sponsor_id": side.sponsor, "amount": money("1000"), "received_on": day,
+        "method": "cash"})
+    assert r.status_code == 201, r.text
+    sponsor = reader_for(web, "sponsor", side.sponsor)
+    page = sponsor.get(f"/web/sponsors/{side.sponsor}").text
+    links = [unescape(h) for h in re.findall(r'href="([^"]*/statement\?[^"]*)"', page)]
+    assert len(links) == 6 and all(link.endswith("&from=1900-01-01") for link in links)
+    assert inputs(page)["from"] == "1900-01-01"
+    for link in links:
+        assert sponsor.get(link).status_code == 200, link
+    statement = web.get(f"/v1/sponsors/{side.sponsor}/statement?from=1900-01-01").json()
+    assert statement["totals"][0]["opening_given"] == money("1000")
 
 
 def test_the_statement_form_refuses_a_bad_period_with_a_page(web: Api, side: Side):

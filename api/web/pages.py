@@ -23,6 +23,7 @@ from api.web.writes import DONE
 from ledger.application import today
 from ledger.directory import sponsors as sponsor_directory
 from ledger.domain.money import Money
+from ledger.statements.build import EARLIEST
 from ledger.statements.formatting import LANGS, Lang
 
 router = new_router()
@@ -158,18 +159,23 @@ def sponsor(
     fund_names = {f["code"]: f["name"] for f in views.funds()}
     return page(request, "sponsor.html", sponsor=found, books=books, fund_names=fund_names,
                 formats=("pdf", "xlsx", "csv"), langs=LANGS, since=_since(books),
+                earliest=EARLIEST.isoformat(),
                 done=done if done in DONE else "")
 
 
 def _since(books: Mapping[str, Any]) -> str:
     """The day of the sponsor's first pledge or gift (a statement of everything to date
-    starts there); empty for a sponsor with neither (the statement's own default)."""
+    starts there), but no earlier than a statement may start (the API records older
+    dates); empty for a sponsor with neither, or only future ones (the statement's own
+    default)."""
     days = [entry[key] for book in books["funds"]
             for entries, key in ((book["pledges"], "pledged_on"),
                                  (book["donations"], "received_on"))
             for entry in entries]
     first = min(days, default="")
-    return first if first <= today().isoformat() else ""
+    if not first or first > today().isoformat():
+        return ""
+    return max(first, EARLIEST.isoformat())
 
 
 @router.get("/web/sponsors/{sponsor_id}/statement")

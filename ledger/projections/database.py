@@ -155,14 +155,17 @@ class Tx:
         self, table: str, columns: Sequence[str], by: Sequence[str],
         values: Sequence[tuple[Any, ...]],
     ) -> list[tuple[Any, ...]]:
+        # The keys as a table joined to the rows (CROSS JOIN: the keys outside, so each is
+        # an index lookup); SQLite scans the whole table for `(a, b) IN (VALUES …)`.
         select = ", ".join(f"t.{c}" for c in columns)
+        match = " AND ".join(f"t.{c} = k.column{i}" for i, c in enumerate(by, 1))
         found: list[tuple[Any, ...]] = []
         row = "(" + ", ".join("?" * len(by)) + ")"
         for i in range(0, len(values), 400):
             chunk = values[i : i + 400]
             found += self.all(
-                f"SELECT {select} FROM {table} t WHERE ({', '.join(by)}) IN"
-                f" (VALUES {', '.join([row] * len(chunk))})",
+                f"SELECT {select} FROM (VALUES {', '.join([row] * len(chunk))}) AS k"
+                f" CROSS JOIN {table} t ON {match}",
                 [v for value in chunk for v in value],
             )
         return found

@@ -53,8 +53,7 @@ class Visibility:
         try:
             if self.read_models.wait_for(target, remaining):
                 # the views move in batches: release everyone the batch covered
-                reached = min(view["position"] for view in self.read_models.status())
-                reached = max(reached, target)
+                reached = max(self.read_models.position(), target)
         finally:
             self._cond.acquire()
             self._checking = False

@@ -13,10 +13,11 @@ from ledger.cli._common import ledger_app
 from ledger.settings import get_settings
 
 
-def _read_models(batch_size: int = 1000, poll_interval: float | None = None):  # noqa: ANN202
+def _read_models(batch_size: int | None = None, poll_interval: float | None = None):  # noqa: ANN202
     from ledger.projections import ReadModels
+    from ledger.projections.runner import BATCH_SIZE
 
-    return ReadModels(ledger_app(), get_settings(), batch_size=batch_size,
+    return ReadModels(ledger_app(), get_settings(), batch_size=batch_size or BATCH_SIZE,
                       poll_interval=poll_interval)
 
 
@@ -26,11 +27,11 @@ def projections() -> None:
 
 
 @projections.command()
-@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000),
-              help="events per transaction while catching up")
+@click.option("--batch-size", type=click.IntRange(1, 100_000),
+              help="events per transaction while catching up (default: as `ledger serve`)")
 @click.option("--poll-interval", type=click.FloatRange(0.01, 60),
               help="seconds between polls (default: 1 on PostgreSQL, 0.25 on SQLite)")
-def run(batch_size: int, poll_interval: float | None) -> None:
+def run(batch_size: int | None, poll_interval: float | None) -> None:
     """Keep every view current until stopped (SIGINT or SIGTERM)."""
     models = _read_models(batch_size, poll_interval)
 

@@ -99,6 +99,14 @@ class ReadModels:
         with self._progress:
             self._progress.wait(seconds)
 
+    def position(self) -> int:
+        """The lowest position every view has reached: as this process's runner knows it,
+        else (or when it knows none) as the database says."""
+        known = self.runner.lowest_known()
+        if known:
+            return known
+        return min(self.db.positions([v.tracking for v in self.views]).values())
+
     def wait_for(self, position: int | None, timeout: float) -> bool:
         """True once every view has processed notification id `position` (at once for
         None); False if that takes longer than `timeout` seconds."""

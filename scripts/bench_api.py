@@ -215,6 +215,8 @@ def main() -> None:
                         help="try every rate, also after one fails (to see the curve)")
     parser.add_argument("--env", action="append", default=[], metavar="LEDGER_X=V",
                         help="a setting of the server (e.g. to study one cost at a time)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes (`ledger serve --workers`)")
     parser.add_argument("--pg-connections", type=int, default=8,
                         help="connections of the raw insert measurement")
     args = parser.parse_args()
@@ -235,7 +237,8 @@ def main() -> None:
         users.close()
         with log.open("w") as sink:
             server = subprocess.Popen(
-                [str(Path(sys.executable).with_name("ledger")), "serve", "--port", str(port)],
+                [str(Path(sys.executable).with_name("ledger")), "serve", "--port", str(port),
+                 "--workers", str(args.workers)],
                 env=env, stdout=sink, stderr=subprocess.STDOUT)
         asyncio.run(run(args, port, key, schema, server))
     finally:

@@ -73,8 +73,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         topic = self._topics.get(e.topic)
         if topic is None:
             topic = self._topics[e.topic] = self._literal(conn, e.topic)
-        return b"(%s::uuid,%d,%s,'\\x%s'::bytea)" % (
-            self._literal(conn, str(e.originator_id)),
+        # a UUID's text is hex digits and dashes: a literal as it stands
+        originator = e.originator_id
+        if not isinstance(originator, UUID):
+            originator = UUID(str(originator))
+        return b"('%s'::uuid,%d,%s,'\\x%s'::bytea)" % (
+            str(originator).encode("ascii"),
             int(e.originator_version),
             topic,
             bytes(e.state).hex().encode("ascii"),

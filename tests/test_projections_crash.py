@@ -158,6 +158,13 @@ def test_a_projection_killed_at_random_points_ends_identical_to_a_fresh_rebuild(
 
 @pytest.mark.slow
 def test_a_view_written_apart_from_its_tracking_is_caught_by_the_kill_test(durable_settings):
-    seed = random.randrange(10**6)
-    assert not survives_kills(durable_settings, broken=True, seed=seed), f"seed {seed}"
+    # A kill catches the broken variant only when it lands between a batch's rows and its
+    # tracking, and a run's kills are random: one run of eight kills can miss that window
+    # (seen in about one run in ten on SQLite). The test is that the kill test catches it, so
+    # give it up to six runs; the correct variant must survive every run it is given.
+    seeds = [random.randrange(10**6) for _ in range(6)]
+    for seed in seeds:
+        if not survives_kills(durable_settings, broken=True, seed=seed):
+            return
+    pytest.fail(f"the broken variant survived the kills of six runs, seeds {seeds}")
 

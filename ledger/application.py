@@ -296,18 +296,14 @@ class Ledger(Application[UUID]):
         return self._write("donation", chosen_id, request, [code], command,
                            receipt_id=donation_id)
 
-    def record_donations(
-        self, batch: Sequence[dict[str, Any]], *, actor: str, skip_recorded: bool = False
-    ) -> list[Written]:
+    def record_donations(self, batch: Sequence[dict[str, Any]], *, actor: str) -> list[Written]:
         """Records many donations, across funds, in one transaction: the whole batch or none.
 
         Each item holds `record_donation`'s arguments by name (`code`, `sponsor_id`, `amount`,
         `credited`, `received_on`, `method`, `reference`, `pledge_id`) and a `donation_id`,
         which is required and is the write id, as for one donation: one already recorded
         under its id is answered from its receipt, or refused with IdConflict if its content
-        differs. With `skip_recorded` (an import's re-run after a crash), donations already
-        recorded are looked up first, in one query, and skipped whatever their content
-        (answered with `created` False and only their id and fund).
+        differs.
         Sponsors must exist. Answers one `Written` per item, in order."""
         kind = "donation"
         fps = [
@@ -323,12 +319,6 @@ class Ledger(Application[UUID]):
         fund_ids = [Fund.id_for(code) for code in codes]
         #: rows found recorded under their id by another write (receipts), by donation id
         prior: dict[UUID, Written] = {}
-        if skip_recorded:
-            for donation_id, donation in self.recorded_donations(
-                [row["donation_id"] for row in batch]
-            ).items():
-                prior[donation_id] = Written({"id": str(donation_id), "fund": donation.fund},
-                                             False)
         for attempt in range(self.max_attempts):
             with self._locked(fund_ids):
                 try:
@@ -582,16 +572,17 @@ class Ledger(Application[UUID]):
 
     def fund_codes(self) -> list[str]:
         """The codes of every fund ever opened, in the order they were opened."""
-        codes = []
-        topics = [get_topic(Fund.Opened)]
+        return [e.code for e in self.events_of(Fund.Opened)]
+
+    def events_of(self, event_class: type, page: int = 1000) -> Iterator[Any]:
+        """Every stored event of this class, in the order recorded, read page by page."""
+        topics = [get_topic(event_class)]
         start = 1
-        while True:
-            page = self.recorder.select_notifications(start, 1000, topics=topics)
-            for n in page:
-                codes.append(self.mapper.to_domain_event(n).code)
-            if len(page) < 1000:
-                return codes
-            start = page[-1].id + 1
+        while notifications := self.recorder.select_notifications(start, page, topics=topics):
+            yield from (self.mapper.to_domain_event(n) for n in notifications)
+            if len(notifications) < page:
+                return
+            start = notifications[-1].id + 1
 
     # ---- the write path -----------------------------------------------------------------
 
@@ -742,9 +733,9 @@ class Ledger(Application[UUID]):
 
         A snapshot holds the fund's whole state (an entry per pledge, allocation, award and
         reversed donation, none per donation), so the interval grows with the state: a tenth
-        to a twentieth of its entries, at least `snapshot_interval` events. Snapshots then cost a constant amount
-        per event however long the history, and loading a fund replays at most one interval
-        of events."""
+        to a twentieth of its entries, at least `snapshot_interval` events. Snapshots then
+        cost a constant amount per event however long the history, and loading a fund
+        replays at most one interval of events."""
         # Rounded down to a doubling of snapshot_interval, so that the interval stays fixed
         # while the state grows (a moving interval is "passed" by every batch of events).
         interval = self.snapshot_interval

@@ -115,7 +115,9 @@ def generate(app: Ledger, size: int, postgres: bool, code: str = CODE, seed: int
                                       received_on=max(backdated, START), method="bank_transfer",
                                       reference="FT", pledge_id=pledge, actor="bench")
                 if len(donations) < 1000:
-                    donations.append(RecordedDonation.of(fund.code, fund.pending_events[-1]))
+                    received = fund.pending_events[-1]
+                    donations.append(RecordedDonation.of(fund.code, vars(received),
+                                                             received.effective_on))
         if len(fund.pending_events) >= batch:
             _store(app, fund, copy)
     _store(app, fund, copy)

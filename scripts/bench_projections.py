@@ -77,7 +77,9 @@ def record_events(app, total: int, funds: int, seed: int = 1) -> int:  # noqa: A
                 donation = str(uuid.uuid4())
                 fund.receive_donation(donation, sponsor, vnd, None, received_on=on,
                                       method="bank_transfer", pledge_id=pledge, actor="bench")
-                donations.append(RecordedDonation.of(fund.code, fund.pending_events[-1]))
+                received = fund.pending_events[-1]
+                donations.append(RecordedDonation.of(fund.code, vars(received),
+                                                         received.effective_on))
                 if allocation is None and fund.available > 50_000_000:
                     allocation = str(uuid.uuid4())
                     fund.allocate(allocation, "round", Money(50_000_000, "VND"), actor="bench",

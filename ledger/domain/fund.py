@@ -13,7 +13,7 @@ recorded time and its link in the fund's hash chain (`ledger.domain.chain`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -70,14 +70,16 @@ class RecordedDonation:
     reference: str
 
     @classmethod
-    def of(cls, fund: str, event: Any) -> RecordedDonation:
-        """The donation a `Fund.DonationReceived` event of fund `fund` records."""
-        return cls(
-            donation_id=event.donation_id, fund=fund, sponsor_id=event.sponsor_id,
-            credited_minor=event.credited_minor, pledge_id=event.pledge_id,
-            amount_minor=event.amount_minor, amount_currency=event.amount_currency,
-            received_on=event.effective_on, method=event.method, reference=event.reference,
-        )
+    def of(cls, fund: str, data: Mapping[str, Any], received_on: str) -> RecordedDonation:
+        """The donation a `Fund.DonationReceived` event of fund `fund` records, from the
+        event's data and its effective date."""
+        return cls(fund=fund, received_on=received_on,
+                   **{name: data[name] for name in _RECORDED_FIELDS})
+
+
+#: the fields of a DonationReceived event that a RecordedDonation keeps as they are
+_RECORDED_FIELDS = ("donation_id", "sponsor_id", "credited_minor", "pledge_id",
+                    "amount_minor", "amount_currency", "method", "reference")
 
 
 class Fund(Aggregate):

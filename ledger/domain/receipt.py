@@ -45,10 +45,6 @@ class Receipt(Aggregate):
         self.fingerprint = fingerprint
         self.result = result
 
-    def recorded_donation(self) -> RecordedDonation | None:
-        """The donation whose recording this receipt witnesses, if it witnesses one."""
-        return recorded_donation(self.kind, self.result)
-
     def replay(self, kind: str, fingerprint: str) -> dict[str, Any]:
         """The original result, if this is the same write again; IdConflict if not."""
         if kind != self.kind or fingerprint != self.fingerprint:
@@ -62,16 +58,4 @@ def recorded_donation(kind: str, result: dict[str, Any]) -> RecordedDonation | N
     if kind != "donation":
         return None
     event = result["events"][-1]
-    data = event["data"]
-    return RecordedDonation(
-        donation_id=data["donation_id"],
-        fund=result["fund"],
-        sponsor_id=data["sponsor_id"],
-        credited_minor=data["credited_minor"],
-        pledge_id=data["pledge_id"],
-        amount_minor=data["amount_minor"],
-        amount_currency=data["amount_currency"],
-        received_on=event["effective_on"],
-        method=data["method"],
-        reference=data["reference"],
-    )
+    return RecordedDonation.of(result["fund"], event["data"], event["effective_on"])

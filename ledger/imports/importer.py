@@ -3,10 +3,10 @@
 The first pass reads the whole file and checks each row on its own (`rows.read_row`) and
 against the ledger (fund, currency, sponsor, pledge, a donation already recorded with other
 content) and every row against the others (a repeated reference); it keeps only small keys
-in memory, and the good rows in a temporary file (`stash.Stash`). Any error refuses the
-whole file before anything is recorded. The second pass reads the good rows back and
-records them through `Ledger.record_donations`, a batch per transaction; donations already
-recorded are skipped, so a re-run after a crash finishes the rest.
+in memory, and the good rows not yet recorded in a temporary file (`stash.Stash`). Any
+error refuses the whole file before anything is recorded. The second pass reads those rows
+back and records them through `Ledger.record_donations`, a batch per transaction; rows
+already recorded are counted, not sent, so a re-run after a crash finishes the rest.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ class DonationImport:
 
     def _check(self, source: Source, progress: Progress | None,
                stash: Stash | None) -> tuple[Check, _Facts]:
-        """Every error of the file; the good rows go to `stash`, for recording."""
+        """Every error of the file; the good rows not yet recorded go to `stash`."""
         check = Check()
         facts = _Facts(self.ledger)
         errors: list[RowError] = []
@@ -135,7 +135,7 @@ class DonationImport:
         unsettled: list[_Unsettled] = []
 
         def settle() -> None:
-            for error in self._settle(unsettled, check):
+            for error in self._settle(unsettled, check, stash):
                 report(error)
             unsettled.clear()
 
@@ -154,8 +154,6 @@ class DonationImport:
                     row, row_errors = read_row(line, cells, REQUIRED, key)
                     if row is not None:
                         row_errors = self._check_in_ledger(row, key, facts, unsettled)
-                        if stash is not None and not row_errors:
-                            stash.add(row)
                         if len(unsettled) >= self.batch_size:
                             settle()
                     elif _names_unknown_fund(cells, row_errors, facts):
@@ -214,15 +212,19 @@ class DonationImport:
             unsettled.append(_Unsettled(row, credited.minor, key[1] if key else "reference"))
         return errors
 
-    def _settle(self, unsettled: list[_Unsettled], check: Check) -> list[RowError]:
-        """Counts each row as new or already recorded (by its donation id's receipt); the
-        errors of rows whose id is taken by another record or holds other content."""
+    def _settle(self, unsettled: list[_Unsettled], check: Check,
+                stash: Stash | None) -> list[RowError]:
+        """Counts each row as new (and stashes it, for recording) or already recorded, by
+        its donation id's receipt; the errors of rows whose id is taken by another record
+        or holds other content."""
         taken = self.ledger.ids_taken([u.row.donation_id for u in unsettled])
         errors = []
         for u in unsettled:
             found = taken.get(u.row.donation_id)
             if found is None:
                 check.new += 1
+                if stash is not None:
+                    stash.add(u.row)
                 continue
             named = f"the {u.column} names donation {u.row.donation_id}, which"
             if found.donation is None:
@@ -243,7 +245,7 @@ class DonationImport:
 
     def _record(self, stash: Stash, check: Check, facts: _Facts,
                 progress: Progress | None) -> Outcome:
-        outcome = Outcome(check)
+        outcome = Outcome(check, present=check.present)
         currencies = facts.currencies()
         to_register = facts.sponsors_to_register
         facts.forget_funds()  # the ledger loads its own copies; keep memory to one of each
@@ -252,8 +254,8 @@ class DonationImport:
 
         def flush() -> None:
             nonlocal done
-            written = self.ledger.record_donations(batch, actor=self.actor,
-                                                   skip_recorded=True)
+            # a row another import recorded since the check is answered from its receipt
+            written = self.ledger.record_donations(batch, actor=self.actor)
             created = sum(1 for w in written if w.created)
             outcome.recorded += created
             outcome.present += len(written) - created
@@ -263,7 +265,7 @@ class DonationImport:
             done += len(batch)
             batch.clear()
             if progress:
-                progress("recording", done, check.rows)
+                progress("recording", done, check.new)
 
         for row in stash:
             if row.new_sponsor is not None and row.sponsor_id in to_register:

@@ -75,16 +75,17 @@ UsersDep = Annotated[UserStore, Depends(get_users)]
 DonationsDep = Annotated[DonationGroupCommit, Depends(get_donations)]
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     users: UsersDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Principal:
-    """The user holding the presented key; 401 when there is none."""
+    """The user holding the presented key; 401 when there is none. (Async: the lookup
+    waits on the event loop, not in a worker thread.)"""
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None:
         raise http_problem(401, "send Authorization: Bearer <api key>", headers=challenge)
-    principal = principal_for(request, users, credentials.credentials)
+    principal = _principal(request, await users.authenticate_async(credentials.credentials))
     if principal is None:
         raise http_problem(401, "the API key is malformed, unknown or revoked",
                            headers=challenge)
@@ -94,11 +95,14 @@ def get_principal(
 def principal_for(request: Request, users: UserStore, key: str) -> Principal | None:
     """The user holding this key now (None for a malformed, unknown or revoked key), named
     as the request's actor. The web pages call it with the key of their session cookie."""
-    user = users.authenticate(key)
+    return _principal(request, users.authenticate(key))
+
+
+def _principal(request: Request, user: Any) -> Principal | None:
     if user is None:
         return None
     principal = Principal(user.name, user.role, user.sponsor_id)
-    # read by the access log middleware, which runs outside this (threadpool) context
+    # read by the access log middleware, which runs outside this context
     request.state.actor = principal.name
     return principal
 

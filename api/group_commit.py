@@ -1,10 +1,12 @@
 """Group commit of donations: concurrent donation requests share one transaction.
 
 PostgreSQL's event store takes an exclusive table lock for each insert, so one write per
-transaction caps the write rate at one commit (one WAL flush) at a time. Here, while one
-batch commits, the donations that arrive meanwhile queue up; when it is done, the first of
-them leads the next batch, which records all of them with `Ledger.record_donations` in one
-transaction. At low load a batch is a single donation, recorded as before, with no delay.
+transaction caps the write rate at one commit (one WAL flush) at a time. Here a writer
+thread of its own records donations: while one batch commits, the donations that arrive
+meanwhile queue up, and the next batch records all of them with `Ledger.record_donations`
+in one transaction. At low load a batch is a single donation, recorded as before, with no
+delay. Requests hand their donation over and wait for its future (`record_async` without
+holding a thread), so a donation costs no worker thread of the server.
 
 Each donation stays atomic and isolated: if a batch is refused by a rule, each of its
 donations is recorded again on its own, so a refused donation never affects another; and
@@ -15,11 +17,18 @@ once (503, safe to retry), rather than one lock timeout after another.
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
+
 from ledger.application import Ledger, Written
+
+log = structlog.get_logger("api.group_commit")
 
 #: the most donations one transaction records
 MAX_BATCH = 256
@@ -29,46 +38,71 @@ MAX_BATCH = 256
 class _Pending:
     actor: str
     item: dict[str, Any]
-    wake: threading.Event = field(default_factory=threading.Event)
-    leads: bool = False
-    done: bool = False
-    written: Written | None = None
-    error: BaseException | None = None
+    future: Future[Written] = field(default_factory=Future)
+
+    @property
+    def done(self) -> bool:
+        return self.future.done()
 
 
 class DonationGroupCommit:
     def __init__(self, ledger: Ledger, max_batch: int = MAX_BATCH) -> None:
         self.ledger = ledger
         self.max_batch = max_batch
-        self._lock = threading.Lock()
-        self._queue: list[_Pending] = []
-        self._leading = False
+        self._queue: deque[_Pending] = deque()
+        self._ready = threading.Condition()
+        self._writer: threading.Thread | None = None
+        self._closed = False
+
+    def submit(self, actor: str, **item: Any) -> Future[Written]:
+        """Hands one donation (`record_donation`'s arguments, `donation_id` required) to
+        the writer; the future answers as `record_donation` would, once committed."""
+        mine = _Pending(actor, item)
+        with self._ready:
+            if self._closed:
+                raise RuntimeError("the donation writer is closed")
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write, name="donation-writer",
+                                                daemon=True)
+                self._writer.start()
+            self._queue.append(mine)
+            self._ready.notify()
+        return mine.future
 
     def record(self, actor: str, **item: Any) -> Written:
-        """Records one donation (`record_donation`'s arguments, `donation_id` required),
-        possibly in a transaction shared with concurrent ones; answers as it would."""
-        mine = _Pending(actor, item)
-        with self._lock:
-            self._queue.append(mine)
-            mine.leads = not self._leading
-            self._leading = True
-        while not mine.leads:
-            mine.wake.wait()
-            mine.wake.clear()
-            if mine.done:
-                return _answer(mine)
-        # Lead batches until this request's own donation is done, then hand over.
-        while not mine.done:
-            with self._lock:
-                batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
-            self._commit(batch)
-        with self._lock:
-            if self._queue:
-                self._queue[0].leads = True
-                self._queue[0].wake.set()
-            else:
-                self._leading = False
-        return _answer(mine)
+        """Records one donation, possibly in a transaction shared with concurrent ones,
+        and answers as `record_donation` would (waiting in this thread)."""
+        return self.submit(actor, **item).result()
+
+    async def record_async(self, actor: str, **item: Any) -> Written:
+        """As `record`, awaited: no thread waits."""
+        return await asyncio.wrap_future(self.submit(actor, **item))
+
+    def close(self) -> None:
+        """Records what is queued, then stops the writer."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+            writer = self._writer
+        if writer is not None:
+            writer.join(timeout=30)
+
+    def _write(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._closed:
+                    self._ready.wait()
+                if not self._queue:
+                    return
+                count = min(len(self._queue), self.max_batch)
+                batch = [self._queue.popleft() for _ in range(count)]
+            try:
+                self._commit(batch)
+            except BaseException as e:  # noqa: BLE001 - the writer outlives any batch
+                log.exception("donation batch failed")
+                for pending in batch:
+                    if not pending.done:
+                        _finish(pending, None, e)
 
     def _commit(self, batch: list[_Pending]) -> None:
         # One donation id once per transaction: a concurrent retry waits for its original.
@@ -131,12 +165,7 @@ def _unavailable(error: BaseException) -> bool:
 
 def _finish(pending: _Pending, written: Written | None, error: BaseException | None = None
             ) -> None:
-    pending.written, pending.error, pending.done = written, error, True
-    pending.wake.set()
-
-
-def _answer(pending: _Pending) -> Written:
-    if pending.error is not None:
-        raise pending.error
-    assert pending.written is not None
-    return pending.written
+    if error is not None:
+        pending.future.set_exception(error)
+    else:
+        pending.future.set_result(written)

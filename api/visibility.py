@@ -8,9 +8,14 @@ write is at or below the position reached is released together.
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import itertools
 import threading
 import time
 from typing import Any
+
+import anyio.to_thread
 
 
 class Visibility:
@@ -20,6 +25,44 @@ class Visibility:
         self._waiting: dict[int, int] = {}  # position → how many requests wait for it
         self._checking = False
         self._cond = threading.Condition()
+        #: awaited positions: (position, order, loop, future), lowest first
+        self._awaited: list[tuple[int, int, Any, asyncio.Future[bool]]] = []
+        self._order = itertools.count()
+        self._awaited_lock = threading.Lock()
+        listeners = getattr(read_models, "progress_listeners", None)
+        if listeners is not None:
+            listeners.append(self._advanced)
+
+    async def wait(self, position: int | None, timeout: float) -> bool:
+        """As `wait_for`, awaited: when this process's runner keeps the views, no thread
+        waits; its progress resolves every write it covered at once."""
+        if position is None or position <= self._seen:
+            return True
+        runner = getattr(self.read_models, "runner", None)
+        if runner is None or not runner.running:
+            # the views move in another process (or not at all): ask as ever
+            return await anyio.to_thread.run_sync(self.wait_for, position, timeout)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        with self._awaited_lock:
+            heapq.heappush(self._awaited, (position, next(self._order), loop, future))
+        self._advanced(runner.lowest_known())  # it may have got there meanwhile
+        runner.wake.set()
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return False
+
+    def _advanced(self, reached: int) -> None:
+        """The runner's views reached `reached`: every write at or below it is visible."""
+        if reached > self._seen:
+            self._seen = reached
+        released = []
+        with self._awaited_lock:
+            while self._awaited and self._awaited[0][0] <= reached:
+                released.append(heapq.heappop(self._awaited))
+        for _, _, loop, future in released:
+            loop.call_soon_threadsafe(_resolve, future)
 
     def wait_for(self, position: int | None, timeout: float) -> bool:
         """True once the read models have processed `position` (None: at once); False
@@ -59,3 +102,8 @@ class Visibility:
             self._checking = False
             self._seen = max(self._seen, reached)
             self._cond.notify_all()
+
+
+def _resolve(future: asyncio.Future[bool]) -> None:
+    if not future.done():  # not timed out meanwhile
+        future.set_result(True)

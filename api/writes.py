@@ -16,21 +16,41 @@ from ledger.settings import Settings
 
 log = structlog.get_logger("api.writes")
 
+#: how a route turns a write's result into its answer
+Shape = Callable[[dict[str, Any]], dict[str, Any]]
+
 #: the statuses every write may answer, for the OpenAPI schema
 WRITE_ERRORS = problems.responses(404, 409, 422, 503)
 
 
-def answer(
-    written: Written,
-    response: Response,
-    visibility: Any,
-    settings: Settings,
-    shape: Callable[[dict[str, Any]], dict[str, Any]],
-) -> dict[str, Any]:
-    if written.created and written.position is not None:
-        if not visibility.wait_for(written.position, settings.read_your_writes_timeout):
-            # the write is committed: answer it, but say the views are behind
-            log.warning("read models behind a write", position=written.position)
+def answer(written: Written, response: Response, visibility: Any, settings: Settings,
+           shape: Shape) -> dict[str, Any]:
+    if _waits(written):
+        _seen(visibility.wait_for(written.position, settings.read_your_writes_timeout),
+              written)
+    return _answered(written, response, shape)
+
+
+async def answer_async(written: Written, response: Response, visibility: Any,
+                       settings: Settings, shape: Shape) -> dict[str, Any]:
+    """As `answer`, for an async route: waits for the read models without a thread."""
+    if _waits(written):
+        _seen(await visibility.wait(written.position, settings.read_your_writes_timeout),
+              written)
+    return _answered(written, response, shape)
+
+
+def _waits(written: Written) -> bool:
+    return written.created and written.position is not None
+
+
+def _seen(reflected: bool, written: Written) -> None:
+    if not reflected:
+        # the write is committed: answer it, but say the views are behind
+        log.warning("read models behind a write", position=written.position)
+
+
+def _answered(written: Written, response: Response, shape: Shape) -> dict[str, Any]:
     response.status_code = 201 if written.created else 200
     return shape(written.result)
 

@@ -23,9 +23,10 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from ledger.domain import values
@@ -134,6 +135,9 @@ class UserStore(Protocol):
     def authenticate(self, key: str) -> User | None:
         """The active user holding this key, or None."""
 
+    async def authenticate_async(self, key: str) -> User | None:
+        """As `authenticate`, for a server's event loop: never holding it long."""
+
     def start_session(self, key: str) -> tuple[str, WebSession] | None:
         """A new web session for the active user holding this key: its token (the only
         time it exists in clear) and the session; None for a key that is not active."""
@@ -156,6 +160,10 @@ class _Sessions(ABC):
 
     @abstractmethod
     def authenticate(self, key: str) -> User | None: ...
+
+    async def authenticate_async(self, key: str) -> User | None:
+        # a lookup in memory or in a local file: quicker than handing it to a thread
+        return self.authenticate(key)
 
     @abstractmethod
     def _insert_session(self, row: tuple, cutoffs: tuple[float, float]) -> None:
@@ -425,8 +433,14 @@ class PostgresUsers(_Sessions):
         self._table = sql.Identifier(schema, "users")
         self._sessions = sql.Identifier(schema, "web_sessions")
         self._limits = limits
+        self._conninfo = conninfo
         self._pool = ConnectionPool(conninfo, min_size=1, max_size=10, open=True,
                                     kwargs={"autocommit": True})
+        self._authenticate = self._sql(
+            f"SELECT {_COLUMNS} FROM {{table}} WHERE key_hash = %s AND revoked_at IS NULL")
+        #: a connection for each event loop that authenticates (a server has one): the
+        #: loop's requests share it, psycopg queueing their lookups
+        self._loop_connections: dict[int, tuple[Any, Any]] = {}
         with self._pool.connection() as conn:
             conn.execute(self._sql(
                 "CREATE TABLE IF NOT EXISTS {table} (name TEXT PRIMARY KEY, "
@@ -480,9 +494,33 @@ class PostgresUsers(_Sessions):
         if not well_formed(key):
             return None
         with self._pool.connection() as conn:
-            row = conn.execute(self._sql(
-                f"SELECT {_COLUMNS} FROM {{table}} WHERE key_hash = %s AND revoked_at IS NULL"
-            ), (key_hash(key),)).fetchone()
+            row = conn.execute(self._authenticate, (key_hash(key),)).fetchone()
+        return _user(row) if row else None
+
+    async def authenticate_async(self, key: str) -> User | None:
+        import asyncio
+
+        import psycopg
+
+        if not well_formed(key):
+            return None
+        loop = asyncio.get_running_loop()
+        held = self._loop_connections.get(id(loop))
+        if held is None or held[0] is not loop or held[1].closed:
+            conn = await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, connect_timeout=10)
+            held = self._loop_connections.setdefault(id(loop), (loop, conn))
+            if held[1] is not conn:  # another request of this loop connected first
+                await conn.close()
+        conn = held[1]
+        try:
+            cursor = await conn.execute(self._authenticate, (key_hash(key),))
+            row = await cursor.fetchone()
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            self._loop_connections.pop(id(loop), None)
+            with suppress(Exception):
+                await conn.close()
+            raise
         return _user(row) if row else None
 
     def _insert_session(self, row: tuple, cutoffs: tuple[float, float]) -> None:
@@ -517,6 +555,9 @@ class PostgresUsers(_Sessions):
 
     def close(self) -> None:
         self._pool.close()
+        held, self._loop_connections = self._loop_connections, {}
+        for _, conn in held.values():
+            conn.pgconn.finish()  # from any thread, whatever became of its loop
 
 
 def open_users(settings: Settings, clock: Callable[[], float] = time.time) -> UserStore:

@@ -128,3 +128,48 @@ def test_a_batch_meeting_a_locked_table_is_refused_at_once_not_one_timeout_after
     assert waited < 6
     assert app.recorder.max_notification_id() == before
     app.close()
+
+
+def test_awaited_donations_share_transactions_and_close_records_what_is_queued(ledger):
+    """`record_async`: many requests of one event loop await their donations (no thread
+    each); they still share transactions, each answered once it is committed. `close`
+    lets the queue drain, then refuses new donations."""
+    import asyncio
+
+    sponsor = uuid.UUID(ledger.register_sponsor("Vietcombank", "organization",
+                                                actor="t").result["id"])
+    commit = DonationGroupCommit(ledger)
+    items = [donation(sponsor, f"F{i % 4}") for i in range(60)]
+
+    async def all_of_them() -> list[Any]:
+        return await asyncio.gather(*(commit.record_async("t", **item) for item in items))
+
+    answers = asyncio.run(all_of_them())
+    assert all(a.created for a in answers)
+    assert [a.result["id"] for a in answers] == [str(i["donation_id"]) for i in items]
+    assert len(ledger.recorded_donations([i["donation_id"] for i in items])) == 60
+    assert max(ledger.batches) > 1  # they did share
+    commit.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        commit.submit("t", **donation(sponsor, "F0"))
+
+
+def test_a_batch_that_fails_unexpectedly_answers_each_of_its_donations_and_the_writer_goes_on(
+    ledger,
+):
+    sponsor = uuid.UUID(ledger.register_sponsor("Vietcombank", "organization",
+                                                actor="t").result["id"])
+    commit = DonationGroupCommit(ledger)
+    broken = [True]
+    original = commit._commit
+
+    def commit_once_broken(batch):
+        if broken.pop() if broken else False:
+            raise RuntimeError("a bug in a batch")
+        original(batch)
+
+    commit._commit = commit_once_broken  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="a bug in a batch"):
+        commit.record("t", **donation(sponsor, "F0"))
+    assert commit.record("t", **donation(sponsor, "F1")).created
+    commit.close()

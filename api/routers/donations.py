@@ -10,24 +10,25 @@ from fastapi import APIRouter, Response
 from api import resources
 from api.deps import DonationsDep, LedgerDep, SettingsDep, TreasurerDep, VisibilityDep
 from api.models import DonationIn, ReverseIn
-from api.writes import answer, created
+from api.writes import answer, answer_async, created
 
 router = APIRouter(prefix="/v1/funds/{code}/donations", tags=["donations"])
 
 
 @router.post("", **created(resources.Donation, "Record a donation"))
-def record_donation(
+async def record_donation(
     code: str, body: DonationIn, principal: TreasurerDep, donations: DonationsDep,
     visible: VisibilityDep, settings: SettingsDep, response: Response,
 ) -> Any:
     # concurrent donations share a transaction (group commit), each still atomic
-    written = donations.record(
+    # (async: the request waits for its commit and its views holding no thread)
+    written = await donations.record_async(
         principal.name, code=code, sponsor_id=body.sponsor_id, amount=body.amount.money,
         credited=body.credited.money if body.credited else None,
         received_on=body.received_on, method=body.method, reference=body.reference,
         pledge_id=body.pledge_id, donation_id=body.id or uuid4(),
     )
-    return answer(written, response, visible, settings, resources.recorded)
+    return await answer_async(written, response, visible, settings, resources.recorded)
 
 
 @router.post("/{donation_id}/reverse", **created(resources.DonationReversed,

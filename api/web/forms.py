@@ -9,12 +9,14 @@ the reason beside the field, and nothing recorded.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio.from_thread
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ValidationError
 
@@ -105,6 +107,8 @@ def call_route(route: Callable[..., Any], ctx: Context, body: BaseModel) -> dict
     arguments = {}
     for name in inspect.signature(route).parameters:
         arguments[name] = given[name] if name in given else lazy[name]()
+    if inspect.iscoroutinefunction(route):  # this runs in a worker thread of the loop's
+        return anyio.from_thread.run(functools.partial(route, **arguments))
     return route(**arguments)
 
 

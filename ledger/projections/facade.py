@@ -51,6 +51,9 @@ class ReadModels:
         self.views: list[View] = [self.balances, self.sponsors, self.awards, self.events]
         self._create_tables()
         self._progress = threading.Condition()
+        #: called (in the runner's thread) with the lowest position the views reached,
+        #: after each batch this process's runner applies
+        self.progress_listeners: list[Any] = []
         if poll_interval is None:
             poll_interval = 1.0 if self.db.postgres else 0.25
         self.runner = Runner(
@@ -94,6 +97,10 @@ class ReadModels:
     def _notify(self) -> None:
         with self._progress:
             self._progress.notify_all()
+        if self.progress_listeners:
+            reached = self.runner.lowest_known()
+            for listener in list(self.progress_listeners):
+                listener(reached)
 
     def _pause(self, seconds: float) -> None:
         with self._progress:

@@ -30,8 +30,11 @@ from psycopg import sql
 from ledger.settings import Settings
 from ledger.storage import describe
 
-#: at most this many rows go by one INSERT … VALUES, more by COPY (PostgreSQL)
+#: at most this many rows go by INSERT … VALUES, more by COPY (PostgreSQL)
 FEW_ROWS = 20
+#: psycopg converts a statement's placeholders once and caches it only up to this many
+#: parameters (its MAX_CACHED_STATEMENT_PARAMS); a longer one is parsed again every time
+CACHED_PARAMS = 50
 
 TRACKING_DDL = (
     "CREATE TABLE IF NOT EXISTS projection_tracking ("
@@ -89,13 +92,17 @@ class Tx:
             )
             return
         if len(rows) <= FEW_ROWS:
-            # a live write's few rows: one statement, one round trip (COPY takes two,
-            # and an upsert through staging two more)
+            # a live write's few rows: a statement or a few, one round trip (COPY takes
+            # two, and an upsert through staging two more); each statement small enough
+            # for psycopg to convert its text once and reuse it
             marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
-            self._write(
-                f"INSERT INTO {table} ({names}) VALUES {', '.join([marks] * len(rows))}"
-                f" {conflict}", [v for row in rows for v in row],
-            )
+            per = max(1, CACHED_PARAMS // len(columns))
+            for start in range(0, len(rows), per):
+                chunk = rows[start:start + per]
+                self._write(
+                    f"INSERT INTO {table} ({names}) VALUES {', '.join([marks] * len(chunk))}"
+                    f" {conflict}", [v for row in chunk for v in row],
+                )
             return
         target = table
         if conflict:

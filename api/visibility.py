@@ -1,6 +1,11 @@
 """Read-your-writes: a write is answered once the read models reflect it (bounded wait).
 
-Many requests wait at once under load. Rather than each of them polling the views'
+An async route awaits `wait`: when this process's runner keeps the views, each batch it
+applies releases every awaited write at or below the position it reached (a future per
+write, resolved on the request's event loop), and no thread waits.
+
+A sync caller, or any caller while the views move in another process, uses `wait_for`.
+Many requests wait at once under load; rather than each of them polling the views'
 positions (which starves the very thread that moves them), one waiting request at a time
 asks the read models, for the lowest position anyone waits for, and every request whose
 write is at or below the position reached is released together.
@@ -9,6 +14,7 @@ write is at or below the position reached is released together.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import threading
@@ -51,6 +57,9 @@ class Visibility:
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
+            with self._awaited_lock:
+                self._awaited = [entry for entry in self._awaited if entry[3] is not future]
+                heapq.heapify(self._awaited)
             return False
 
     def _advanced(self, reached: int) -> None:
@@ -62,7 +71,8 @@ class Visibility:
             while self._awaited and self._awaited[0][0] <= reached:
                 released.append(heapq.heappop(self._awaited))
         for _, _, loop, future in released:
-            loop.call_soon_threadsafe(_resolve, future)
+            with contextlib.suppress(RuntimeError):  # its loop has closed: nobody waits
+                loop.call_soon_threadsafe(_resolve, future)
 
     def wait_for(self, position: int | None, timeout: float) -> bool:
         """True once the read models have processed `position` (None: at once); False

@@ -18,12 +18,12 @@ the import holds one batch of rows at a time.
     .venv/bin/python scripts/bench_import.py 100000 1000000
     .venv/bin/python scripts/bench_import.py 20000 --optimize   # children run python -O
 
-Measured on 2026-11-29 (2 shared cores, load about 3 from other work, PostgreSQL 15 local;
-10 funds, 500 sponsors, batches of 1000):
+Measured on 2026-11-29 (2 cores, a quiet machine, PostgreSQL 15 local; 10 funds, 500
+sponsors, batches of 1000):
 
          rows  import rows/s  COPY rows/s  ratio  import peak RSS  check-only peak RSS
-      100,000          3,895       48,258  0.081           72 MiB              72 MiB
-    1,000,000          4,661       40,441  0.115           77 MiB              77 MiB
+      100,000          9,109      104,647  0.087           71 MiB              71 MiB
+    1,000,000          9,223      108,877  0.085           77 MiB              77 MiB
 
 The ratio is below the 0.25 target. Per donation the import stores two events (the
 donation and its receipt, which makes the id exactly-once) against COPY's one; the rows

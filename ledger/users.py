@@ -162,8 +162,10 @@ class _Sessions(ABC):
     def authenticate(self, key: str) -> User | None: ...
 
     async def authenticate_async(self, key: str) -> User | None:
-        # a lookup in memory or in a local file: quicker than handing it to a thread
-        return self.authenticate(key)
+        # a file's lock may keep a read waiting: in a worker thread, not on the loop
+        import anyio.to_thread
+
+        return await anyio.to_thread.run_sync(self.authenticate, key)
 
     @abstractmethod
     def _insert_session(self, row: tuple, cutoffs: tuple[float, float]) -> None:
@@ -251,6 +253,9 @@ class MemoryUsers(_Sessions):
                 if secrets.compare_digest(stored, digest) and user.revoked_at is None:
                     return user
         return None
+
+    async def authenticate_async(self, key: str) -> User | None:
+        return self.authenticate(key)  # a dictionary lookup: no thread needed
 
     def _insert_session(self, row: tuple, cutoffs: tuple[float, float]) -> None:
         idle, oldest = cutoffs

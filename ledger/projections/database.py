@@ -337,12 +337,16 @@ class Database:
 
     @staticmethod
     def set_position(tx: Tx, view: str, position: int) -> None:
-        if tx.deferred is not None:
-            tx.deferred.append((
-                "UPDATE projection_tracking SET position = %s WHERE view = %s", (position, view)
-            ))
+        Database.set_positions(tx, [view], position)
+
+    @staticmethod
+    def set_positions(tx: Tx, views: Sequence[str], position: int) -> None:
+        """Moves these views' positions to `position` (one statement for all of them)."""
+        if not views:
             return
-        tx.execute("UPDATE projection_tracking SET position = ? WHERE view = ?", (position, view))
+        statement = (f"UPDATE projection_tracking SET position = ? WHERE view IN"
+                     f" ({', '.join('?' * len(views))})")
+        tx._write(tx._sql(statement), (position, *views))  # deferred when tx defers
 
     def close(self) -> None:
         with self._guard:

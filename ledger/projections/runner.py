@@ -248,13 +248,15 @@ class Runner:
         """Applies the batch's events after each view's position, and moves the
         positions to `end`, all in one transaction."""
         with self.db.tracked_all([v.tracking for v in views], defer=True) as (tx, positions):
+            moved = []
             for view in views:
                 position = positions[view.tracking]
                 if position >= end or position < low:
                     continue  # another runner moved it (or it went back): start there next
                 start = bisect.bisect_right(batch, position, key=_id)
                 view.apply(tx, batch[start:bisect.bisect_right(batch, end, key=_id)])
-                self.db.set_position(tx, view.tracking, end)
+                moved.append(view.tracking)
+            self.db.set_positions(tx, moved, end)
         for view in views:
             position = positions[view.tracking]
             self.known[view.tracking] = end if low <= position < end else position

@@ -61,7 +61,7 @@ class DonationGroupCommit:
         with self._ready:
             if self._closed:
                 raise RuntimeError("the donation writer is closed")
-            if self._writer is None:
+            if self._writer is None or not self._writer.is_alive():
                 self._writer = threading.Thread(target=self._write, name="donation-writer",
                                                 daemon=True)
                 self._writer.start()
@@ -95,14 +95,19 @@ class DonationGroupCommit:
                 if not self._queue:
                     return
                 count = min(len(self._queue), self.max_batch)
-                batch = [self._queue.popleft() for _ in range(count)]
+                taken = [self._queue.popleft() for _ in range(count)]
+            # From here a donation's future cannot be cancelled: its request hears what
+            # became of it. One cancelled while queued (its request is gone) is dropped
+            # unrecorded.
+            batch = [p for p in taken if p.future.set_running_or_notify_cancel()]
+            if not batch:
+                continue
             try:
                 self._commit(batch)
             except BaseException as e:  # noqa: BLE001 - the writer outlives any batch
                 log.exception("donation batch failed")
                 for pending in batch:
-                    if not pending.done:
-                        _finish(pending, None, e)
+                    _finish(pending, None, e)
 
     def _commit(self, batch: list[_Pending]) -> None:
         # One donation id once per transaction: a concurrent retry waits for its original.
@@ -165,6 +170,8 @@ def _unavailable(error: BaseException) -> bool:
 
 def _finish(pending: _Pending, written: Written | None, error: BaseException | None = None
             ) -> None:
+    if pending.future.done():  # answered already (a batch failing after some answers)
+        return
     if error is not None:
         pending.future.set_exception(error)
     else:

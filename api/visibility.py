@@ -24,6 +24,10 @@ from typing import Any
 import anyio.to_thread
 
 
+#: seconds between a waiting write's questions to the database
+RECHECK = 0.25
+
+
 class Visibility:
     def __init__(self, read_models: Any) -> None:
         self.read_models = read_models
@@ -35,13 +39,17 @@ class Visibility:
         self._awaited: list[tuple[int, int, Any, asyncio.Future[bool]]] = []
         self._order = itertools.count()
         self._awaited_lock = threading.Lock()
+        self._abandoned = 0  # entries of waits that ended unanswered
+        self._asked_at = -RECHECK
         listeners = getattr(read_models, "progress_listeners", None)
         if listeners is not None:
             listeners.append(self._advanced)
 
     async def wait(self, position: int | None, timeout: float) -> bool:
         """As `wait_for`, awaited: when this process's runner keeps the views, no thread
-        waits; its progress resolves every write it covered at once."""
+        waits; its progress resolves every write it covered at once. Every `RECHECK`
+        seconds a wait not yet answered asks the database too (one waiter for all), as the
+        views may have moved without this process's runner (another worker's runner)."""
         if position is None or position <= self._seen:
             return True
         runner = getattr(self.read_models, "runner", None)
@@ -54,13 +62,39 @@ class Visibility:
             heapq.heappush(self._awaited, (position, next(self._order), loop, future))
         self._advanced(runner.lowest_known())  # it may have got there meanwhile
         runner.wake.set()
+        deadline = loop.time() + timeout
         try:
-            return await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            with self._awaited_lock:
-                self._awaited = [entry for entry in self._awaited if entry[3] is not future]
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future),
+                                                  min(remaining, RECHECK))
+                except TimeoutError:
+                    await self._ask_database(loop)
+        finally:
+            if not future.done():
+                future.cancel()
+                self._forget_one()
+
+    async def _ask_database(self, loop: Any) -> None:
+        """Releases the waits the views' stored positions cover (at most one question per
+        `RECHECK` seconds, whoever asks)."""
+        if loop.time() - self._asked_at < RECHECK:
+            return
+        self._asked_at = loop.time()
+        self._advanced(await anyio.to_thread.run_sync(self.read_models.stored_position))
+
+    def _forget_one(self) -> None:
+        """A wait ended unanswered: its entry stays in the heap until the views pass it,
+        and the heap is compacted once such entries are most of it."""
+        with self._awaited_lock:
+            self._abandoned += 1
+            if self._abandoned > 64 and 2 * self._abandoned > len(self._awaited):
+                self._awaited = [e for e in self._awaited if not e[3].done()]
                 heapq.heapify(self._awaited)
-            return False
+                self._abandoned = 0
 
     def _advanced(self, reached: int) -> None:
         """The runner's views reached `reached`: every write at or below it is visible."""
@@ -69,7 +103,11 @@ class Visibility:
         released = []
         with self._awaited_lock:
             while self._awaited and self._awaited[0][0] <= reached:
-                released.append(heapq.heappop(self._awaited))
+                entry = heapq.heappop(self._awaited)
+                if entry[3].done():
+                    self._abandoned = max(0, self._abandoned - 1)
+                else:
+                    released.append(entry)
         for _, _, loop, future in released:
             with contextlib.suppress(RuntimeError):  # its loop has closed: nobody waits
                 loop.call_soon_threadsafe(_resolve, future)

@@ -427,6 +427,21 @@ class SQLiteUsers(_Sessions):
         pass
 
 
+#: seconds a key lookup on an event loop may take (connecting, then asking)
+LOOKUP_TIMEOUT = 10
+#: the application_name of those connections (seen in pg_stat_activity)
+LOOKUP_CONNECTION = "ledger key lookup"
+
+
+@dataclass
+class _LoopConnection:
+    """An event loop's connection for key lookups, and the lock its opening takes."""
+
+    loop: Any
+    lock: Any
+    conn: Any = None
+
+
 class PostgresUsers(_Sessions):
     """Users in the `users` table of the ledger's PostgreSQL schema."""
 
@@ -445,7 +460,7 @@ class PostgresUsers(_Sessions):
             f"SELECT {_COLUMNS} FROM {{table}} WHERE key_hash = %s AND revoked_at IS NULL")
         #: a connection for each event loop that authenticates (a server has one): the
         #: loop's requests share it, psycopg queueing their lookups
-        self._loop_connections: dict[int, tuple[Any, Any]] = {}
+        self._loop_connections: dict[int, _LoopConnection] = {}
         with self._pool.connection() as conn:
             conn.execute(self._sql(
                 "CREATE TABLE IF NOT EXISTS {table} (name TEXT PRIMARY KEY, "
@@ -509,24 +524,41 @@ class PostgresUsers(_Sessions):
 
         if not well_formed(key):
             return None
-        loop = asyncio.get_running_loop()
-        held = self._loop_connections.get(id(loop))
-        if held is None or held[0] is not loop or held[1].closed:
-            conn = await psycopg.AsyncConnection.connect(
-                self._conninfo, autocommit=True, connect_timeout=10)
-            held = self._loop_connections.setdefault(id(loop), (loop, conn))
-            if held[1] is not conn:  # another request of this loop connected first
-                await conn.close()
-        conn = held[1]
+        held = await self._loop_connection()
+        conn = held.conn
         try:
-            cursor = await conn.execute(self._authenticate, (key_hash(key),))
-            row = await cursor.fetchone()
-        except (psycopg.OperationalError, psycopg.InterfaceError):
-            self._loop_connections.pop(id(loop), None)
+            async with asyncio.timeout(LOOKUP_TIMEOUT):
+                cursor = await conn.execute(self._authenticate, (key_hash(key),))
+                row = await cursor.fetchone()
+        except (psycopg.OperationalError, psycopg.InterfaceError, TimeoutError) as e:
+            if held.conn is conn:  # the next request connects again
+                held.conn = None
             with suppress(Exception):
                 await conn.close()
+            if isinstance(e, TimeoutError):
+                raise psycopg.OperationalError("the key lookup timed out") from e
             raise
         return _user(row) if row else None
+
+    async def _loop_connection(self) -> _LoopConnection:
+        """This event loop's connection, opened by the first request that needs it (the
+        others wait for it rather than open their own)."""
+        import asyncio
+
+        import psycopg
+
+        loop = asyncio.get_running_loop()
+        held = self._loop_connections.get(id(loop))
+        if held is None or held.loop is not loop:
+            self._forget_closed_loops()
+            held = self._loop_connections[id(loop)] = _LoopConnection(loop, asyncio.Lock())
+        if held.conn is None or held.conn.closed:
+            async with held.lock:
+                if held.conn is None or held.conn.closed:
+                    held.conn = await psycopg.AsyncConnection.connect(
+                        self._conninfo, autocommit=True, connect_timeout=LOOKUP_TIMEOUT,
+                        application_name=LOOKUP_CONNECTION)
+        return held
 
     def _insert_session(self, row: tuple, cutoffs: tuple[float, float]) -> None:
         with self._pool.connection() as conn, conn.transaction():
@@ -558,11 +590,21 @@ class PostgresUsers(_Sessions):
                 conn.execute(self._sql("DELETE FROM {sessions} WHERE token_hash = %s"),
                              (key_hash(token),))
 
+    def _forget_closed_loops(self) -> None:
+        """Closes the connections of event loops that have closed (a test client may run
+        each request on a loop of its own)."""
+        for key, held in list(self._loop_connections.items()):
+            if held.loop.is_closed():
+                del self._loop_connections[key]
+                if held.conn is not None:
+                    held.conn.pgconn.finish()
+
     def close(self) -> None:
         self._pool.close()
         held, self._loop_connections = self._loop_connections, {}
-        for _, conn in held.values():
-            conn.pgconn.finish()  # from any thread, whatever became of its loop
+        for each in held.values():
+            if each.conn is not None:
+                each.conn.pgconn.finish()  # from any thread, whatever became of its loop
 
 
 def open_users(settings: Settings, clock: Callable[[], float] = time.time) -> UserStore:

@@ -173,3 +173,44 @@ def test_a_batch_that_fails_unexpectedly_answers_each_of_its_donations_and_the_w
         commit.record("t", **donation(sponsor, "F0"))
     assert commit.record("t", **donation(sponsor, "F1")).created
     commit.close()
+
+
+def test_a_cancelled_request_neither_breaks_its_batch_nor_stops_the_writer(ledger):
+    """A request cancelled while its donation waits (a server shutting down cancels its
+    requests): the donation is dropped if it was still queued, or recorded if its batch
+    had begun; every other donation is recorded and answered, and the writer goes on."""
+    import asyncio
+
+    sponsor = uuid.UUID(ledger.register_sponsor("Vietcombank", "organization",
+                                                actor="t").result["id"])
+    commit = DonationGroupCommit(ledger)
+    for actors in (["t"] * 6, [f"actor {i}" for i in range(6)]):  # one group; each alone
+        items = [donation(sponsor, f"F{i % 4}") for i in range(6)]
+
+        async def send_and_cancel_one() -> list[Any]:
+            tasks = [asyncio.create_task(commit.record_async(a, **item))
+                     for a, item in zip(actors, items)]
+            await asyncio.sleep(0)
+            tasks[1].cancel()
+            return await asyncio.gather(*tasks, return_exceptions=True)
+
+        answers = asyncio.run(send_and_cancel_one())
+        assert isinstance(answers[1], asyncio.CancelledError)
+        others = [a for i, a in enumerate(answers) if i != 1]
+        assert all(not isinstance(a, BaseException) and a.created for a in others), answers
+        recorded = ledger.recorded_donations([item["donation_id"] for item in items])
+        others_ids = {item["donation_id"] for i, item in enumerate(items) if i != 1}
+        assert others_ids <= set(recorded)
+    assert commit.record("t", **donation(sponsor, "F0")).created  # the writer goes on
+    commit.close()
+
+
+def test_close_records_every_donation_still_queued(ledger):
+    sponsor = uuid.UUID(ledger.register_sponsor("Vietcombank", "organization",
+                                                actor="t").result["id"])
+    commit = DonationGroupCommit(ledger)
+    items = [donation(sponsor, f"F{i % 4}") for i in range(200)]
+    futures = [commit.submit(f"actor {i % 3}", **item) for i, item in enumerate(items)]
+    commit.close()  # at once: most are still queued
+    assert all(f.done() and f.result().created for f in futures)
+    assert len(ledger.recorded_donations([i["donation_id"] for i in items])) == 200

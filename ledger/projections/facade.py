@@ -109,9 +109,10 @@ class ReadModels:
     def position(self) -> int:
         """The lowest position every view has reached: as this process's runner knows it,
         else (or when it knows none) as the database says."""
-        known = self.runner.lowest_known()
-        if known:
-            return known
+        return self.runner.lowest_known() or self.stored_position()
+
+    def stored_position(self) -> int:
+        """The lowest position of every view, as the database holds it now."""
         return min(self.db.positions([v.tracking for v in self.views]).values())
 
     def wait_for(self, position: int | None, timeout: float) -> bool:

@@ -83,6 +83,8 @@ LEDGER_ERRORS: dict[type[errors.LedgerError], tuple[int, str, str]] = {
     errors.ExceedsReturnable: (
         409, "exceeds-returnable", "Amount exceeds what was disbursed and not returned"),
     errors.AlreadyReversed: (409, "already-reversed", "The donation is already reversed"),
+    errors.TurnoverLimit: (409, "fund-turnover-limit",
+                           "The fund has moved the most money its books can hold"),
     errors.PledgeNotActive: (409, "pledge-not-active", "The pledge is cancelled"),
     errors.PledgeOfAnotherSponsor: (
         409, "pledge-of-another-sponsor", "The pledge belongs to another sponsor"),

@@ -134,6 +134,17 @@ class ExceedsReturnable(Insufficient):
     figure = "amount disbursed on the award and not yet returned"
 
 
+class TurnoverLimit(LedgerError):
+    """A write that would take the money a fund's events have moved past what its sums
+    can hold."""
+
+    def __init__(self, code: str, limit_major: int, currency: str) -> None:
+        super().__init__(
+            f"fund {code} has moved nearly {limit_major:,} {currency} in all, the most one "
+            "fund's books can hold; record this in a new fund")
+        self.code = code
+
+
 class AlreadyReversed(LedgerError):
     def __init__(self, donation_id: object) -> None:
         super().__init__(f"donation {donation_id} is already reversed")

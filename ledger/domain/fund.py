@@ -42,6 +42,7 @@ from ledger.domain.errors import (
     PledgeNotActive,
     PledgeNotFound,
     PledgeOfAnotherSponsor,
+    TurnoverLimit,
 )
 from ledger.domain.money import Money, exponent
 
@@ -49,6 +50,21 @@ from ledger.domain.money import Money, exponent
 FUND_NAMESPACE = UUID("7d5f3a2e-0b9c-4f1e-9a57-3c1d2b6e8f40")
 
 RECIPIENT_FIELDS = {"name": 200, "school": 200, "grade": 40, "category": 100}
+
+#: the field of each money-moving event that holds its amount in the fund's currency
+MONEY_FIELD = {
+    "PledgeMade": "amount_minor", "DonationReceived": "credited_minor",
+    "DonationReversed": "credited_minor", "AllocationMade": "amount_minor",
+    "AllocationReleased": "amount_minor", "AwardGranted": "amount_minor",
+    "AwardRevoked": "remainder_minor", "AwardDisbursed": "amount_minor",
+    "AwardReturned": "amount_minor", "TransferredOut": "amount_minor",
+    "TransferredIn": "amount_minor",
+}
+#: the most a fund's events may move in all, in minor units. Each amount is at most 10^15
+#: major units, but sums of them are kept too (the fund's figures, the read models'
+#: totals by month, sponsor, school), in 64-bit integers; every such sum is at most the
+#: turnover, so this bound (10^18 < 2^63) keeps them all in range.
+MAX_TURNOVER_MINOR = 10**18
 
 
 @dataclass(frozen=True)
@@ -85,8 +101,8 @@ _RECORDED_FIELDS = ("donation_id", "sponsor_id", "credited_minor", "pledge_id",
 class Fund(Aggregate):
     """One scholarship fund and its books, in one currency."""
 
-    #: the shape of a fund's state in its snapshots; 2: no entry per donation
-    class_version = 2
+    #: the shape of a fund's state in its snapshots; 2: no entry per donation; 3: turnover
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -94,6 +110,16 @@ class Fund(Aggregate):
         reversed ones are kept now."""
         donations = state.pop("donations", {})
         state["reversed"] = {d: True for d, entry in donations.items() if entry["reversed"]}
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """A snapshot taken before funds counted their turnover: what its figures show of
+        it (a lower bound: the money moved since opening is not all in the figures)."""
+        state["turnover"] = (
+            abs(state["received"]) + state["transferred_in"] + state["transferred_out"]
+            + state["disbursed"] + state["returned"] + abs(state["allocated_unspent"])
+            + sum(p["amount"] for p in state["pledges"].values())
+        )
 
     class Event(Aggregate.Event):
         """Every fund event carries who recorded it, when it took effect, and its chain link."""
@@ -105,6 +131,9 @@ class Fund(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.last_hash = self.hash
+            field = MONEY_FIELD.get(type(self).__name__)
+            if field is not None:
+                aggregate.turnover = getattr(aggregate, "turnover", 0) + getattr(self, field)
 
     class Opened(Event, Aggregate.Created):
         code: str
@@ -157,6 +186,8 @@ class Fund(Aggregate):
         self.purpose = purpose
         self.restricted = restricted
         self.closed = False
+        #: every amount the fund's events moved, summed (see MAX_TURNOVER_MINOR)
+        self.turnover = 0
         self.received = 0
         self.transferred_in = 0
         self.transferred_out = 0
@@ -491,6 +522,7 @@ class Fund(Aggregate):
             raise CurrencyMismatch(to.code, to.currency, self.currency)
         self._require_currency(amount)
         self._require_available(amount.minor)
+        to._require_turnover(amount.minor)  # before either side has an event
         self._emit(
             self.TransferredOut,
             actor,
@@ -667,6 +699,9 @@ class Fund(Aggregate):
     # ---- helpers --------------------------------------------------------------------
 
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        field = MONEY_FIELD.get(event_class.__name__)
+        if field is not None:
+            self._require_turnover(kwargs[field])
         kwargs.update(
             _stamp(
                 self.last_hash,
@@ -682,6 +717,11 @@ class Fund(Aggregate):
 
     def _emit(self, event_class: Any, actor: str, on: date, **data: Any) -> None:
         self.trigger_event(event_class, actor=actor, effective_on=on.isoformat(), **data)
+
+    def _require_turnover(self, minor: int) -> None:
+        if self.turnover + minor > MAX_TURNOVER_MINOR:
+            raise TurnoverLimit(self.code, MAX_TURNOVER_MINOR // 10 ** exponent(self.currency),
+                                self.currency)
 
     def _require_open(self) -> None:
         if self.closed:

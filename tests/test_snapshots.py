@@ -67,10 +67,7 @@ def test_a_snapshot_from_when_funds_kept_each_donation_still_loads(durable_setti
                  "reversed": i == 0}
         for i, d in enumerate(ids)
     }
-    ledger.snapshots.put([Snapshot(originator_id=fund.id, originator_version=fund.version,
-                                   timestamp=Snapshot.create_timestamp(),
-                                   topic="ledger.domain.fund:Fund", state=state)])
-    ledger.close()
+    _put_snapshot(ledger, fund, state)
 
     ledger = open_ledger(settings)
     loaded = ledger.repository.get(Fund.id_for("TT"))
@@ -93,16 +90,22 @@ def test_a_snapshot_from_before_funds_counted_their_turnover_loads_with_a_lower_
     assert fund.turnover == 100 + 101 + 102 + 100  # three gifts and a reversal
     state = {k: v for k, v in _state(fund).items() if k != "turnover"}
     state["class_version"] = 2
-    ledger.snapshots.put([Snapshot(originator_id=fund.id, originator_version=fund.version,
-                                   timestamp=Snapshot.create_timestamp(),
-                                   topic="ledger.domain.fund:Fund", state=state)])
-    ledger.close()
+    _put_snapshot(ledger, fund, state)
 
     ledger = open_ledger(durable_settings)
     loaded = ledger.repository.get(Fund.id_for("TT"))
     assert loaded.turnover == 101 + 102  # what the figures show: the net received
     ledger.record_donation("TT", sponsor, vnd(7), received_on=D, method="cash", actor="t")
     assert ledger.repository.get(Fund.id_for("TT")).turnover == 101 + 102 + 7
+    ledger.close()
+
+
+def _put_snapshot(ledger, fund: Fund, state: dict) -> None:
+    """Stores a snapshot of `fund` with this state, as an earlier ledger took it, and
+    closes the ledger."""
+    ledger.snapshots.put([Snapshot(originator_id=fund.id, originator_version=fund.version,
+                                   timestamp=Snapshot.create_timestamp(),
+                                   topic="ledger.domain.fund:Fund", state=state)])
     ledger.close()
 
 

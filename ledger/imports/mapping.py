@@ -76,7 +76,7 @@ class Mapping:
         for name, value in (*self.columns.items(), *self.defaults.items()):
             if not isinstance(value, str):
                 raise InvalidInput("mapping", f"the value for {name!r} must be text")
-        if len(self.delimiter) != 1:
+        if not isinstance(self.delimiter, str) or len(self.delimiter) != 1:
             raise InvalidInput("mapping", "delimiter must be one character")
 
     @classmethod

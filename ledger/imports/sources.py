@@ -9,7 +9,6 @@ the import can refuse them.
 from __future__ import annotations
 
 import csv
-import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
@@ -92,12 +91,21 @@ def _xlsx_rows(handle: IO[bytes]) -> Iterator[tuple[int, list[str]]]:
     try:
         # data_only=False: a formula cell reads as its formula, so it can be refused
         workbook = load_workbook(handle, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        raise Unreadable(1, f"not a readable XLSX workbook: {e}") from None
+    except Exception as e:  # noqa: BLE001 - openpyxl reports a damaged file in many ways
+        raise Unreadable(1, f"not a readable XLSX workbook: {type(e).__name__}: {e}"
+                         ) from None
+    line = 0
     try:
         sheet = workbook.worksheets[0]
+        # read-only sheets trust the size the file declares, which some programs get
+        # wrong: rows past it would be dropped without a word
+        sheet.reset_dimensions()
         for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield line, [cell_text(v) for v in values]
+    except Exception as e:  # noqa: BLE001 - a read-only sheet is parsed as it is read:
+        # a damaged part (XML, shared strings, cell values) surfaces here, as anything
+        raise Unreadable(line + 1, f"not a readable XLSX workbook: {type(e).__name__}: {e}"
+                         ) from None
     finally:
         workbook.close()
 

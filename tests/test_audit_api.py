@@ -86,3 +86,7 @@ def test_verify_names_the_fund_and_seq_of_a_problem(memory_api: Api):
     assert body["ok"] is False and body["problems"][0]["fund"] is None
     bad = memory_api.get("/v1/audit/verify", params={"since": "x"}, who="auditor")
     assert bad.status_code == 422 and bad.headers["content-type"].startswith(PROBLEM)
+    # a size of more digits than Python converts (and than any ledger holds)
+    huge = f"ledger-digest:v1:{'9' * 5000}:{kept['root']}:{kept['at']}"
+    bad = memory_api.get("/v1/audit/verify", params={"since": huge}, who="auditor")
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith(PROBLEM)

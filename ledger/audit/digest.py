@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from ledger.domain.errors import InvalidInput
 
 PREFIX = "ledger-digest:v1"
-_TEXT = re.compile(r"ledger-digest:v1:(\d+):([0-9a-f]{64}):(.+)", re.ASCII)
+_TEXT = re.compile(r"ledger-digest:v1:(\d{1,19}):([0-9a-f]{64}):(.+)", re.ASCII)
 EMPTY_ROOT = hashlib.sha256(b"").hexdigest()
 
 

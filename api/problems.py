@@ -105,6 +105,7 @@ HTTP_PROBLEMS: dict[int, tuple[str, str]] = {
     413: ("body-too-large", "Request body over 1 MiB"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("invalid-input", "Invalid input"),
+    500: ("internal-error", "Internal error"),
     503: ("unavailable", "Service unavailable, retry later"),
 }
 
@@ -230,6 +231,16 @@ def install(app: FastAPI) -> None:
 
     for database_error in database_errors():
         app.add_exception_handler(database_error, _database)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A fault of the ledger, not of the request: a problem like any other for the
+        # client, and the whole traceback in the log (the server logs it once more as it
+        # re-raises).
+        log.error("unexpected error", exc_info=exc)
+        return problem_response(http_problem(
+            500, "an unexpected error in the ledger; it is logged (a write is recorded "
+                 "whole or not at all)"))
 
 
 def database_errors() -> list[type[Exception]]:

@@ -268,3 +268,41 @@ def test_a_batch_of_donations_across_funds_is_recorded_in_one_transaction(ledger
     again = ledger.record_donations(batch, actor="t")
     assert [w.created for w in again] == [False, False, False]
     assert events(ledger) == before + 6
+
+
+def test_an_upload_records_all_rows_or_none_even_if_a_fund_closes_after_the_check(
+    ledger, tmp_path,
+):
+    """The API records an upload in one transaction: a fund closed between the check and
+    the recording refuses the whole file. (The command line records large files in
+    batches, each atomic: there the batches before the closed fund's stay recorded, and
+    it says so.)"""
+    from ledger.domain.errors import FundClosed
+    from ledger.imports import ONE_TRANSACTION
+
+    sponsor = seed(ledger)
+    rows = [["TT", str(sponsor), "", "", "1000", "VND", "", "2025-09-01", "cash", f"T{i}"]
+            for i in range(30)]
+    rows += [["PN", str(sponsor), "", "", "1000", "VND", "", "2025-09-01", "cash", f"P{i}"]
+             for i in range(5)]
+    path = write_csv(tmp_path / "mixed.csv", rows)
+
+    def close_pn_once_checked(phase: str, done: int, total: int | None) -> None:
+        if phase == "checking" and total is not None:
+            ledger.close_fund("PN", actor="treasurer")
+
+    before = events(ledger)
+    with pytest.raises(FundClosed):
+        importer(ledger, batch_size=ONE_TRANSACTION).run(path, progress=close_pn_once_checked)
+    assert events(ledger) == before + 2  # the closing and its receipt, nothing of the file
+    assert donations(ledger, "TT") == []
+
+    ledger.open_fund("PN2", "Second", actor="treasurer")
+    rows = [[("PN2" if r[0] == "PN" else r[0]), *r[1:]] for r in rows]
+    path = write_csv(tmp_path / "mixed2.csv", rows)
+    with pytest.raises(FundClosed):  # in batches of 10, the first three stay recorded
+        importer(ledger, batch_size=10).run(
+            path, progress=lambda phase, done, total: (
+                ledger.close_fund("PN2", actor="treasurer")
+                if phase == "checking" and total is not None else None))
+    assert len(donations(ledger, "TT")) == 30

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from api import problems
 from api.deps import LedgerDep, ReadModelsDep, SettingsDep, TreasurerDep
-from ledger.imports import COLUMNS, DonationImport, ImportRefused, Mapping
+from ledger.imports import COLUMNS, ONE_TRANSACTION, DonationImport, ImportRefused, Mapping
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 
@@ -60,9 +60,12 @@ def import_donations(
     dry_run: Annotated[bool, Form()] = False,
     mapping: Annotated[str | None, Form()] = None,
 ) -> Any:
+    # an upload is at most 1 MiB: its rows go in one transaction, all or none, even if a
+    # fund closes while the file is checked
     importer = DonationImport(
         ledger, actor=principal.name, fund=fund or None,
         mapping=Mapping.parse(mapping) if mapping else None, max_errors=MAX_ERRORS,
+        batch_size=ONE_TRANSACTION,
     )
     try:
         outcome = importer.run(file.file, dry_run=dry_run)

@@ -6,10 +6,13 @@ batches. Each row's donation id derives from its fund and bank reference (or an 
 id), so importing a file again, or again after a crash, records only what is missing.
 """
 
-from ledger.imports.importer import Check, DonationImport, ImportRefused, Outcome
+from ledger.imports.importer import (
+    ONE_TRANSACTION, Check, DonationImport, ImportRefused, Outcome,
+)
 from ledger.imports.mapping import COLUMNS, Mapping
 from ledger.imports.rows import RowError
 
 __all__ = [
-    "COLUMNS", "Check", "DonationImport", "ImportRefused", "Mapping", "Outcome", "RowError",
+    "COLUMNS", "ONE_TRANSACTION", "Check", "DonationImport", "ImportRefused", "Mapping",
+    "Outcome", "RowError",
 ]

@@ -11,6 +11,8 @@ already recorded are counted, not sent, so a re-run after a crash finishes the r
 
 from __future__ import annotations
 
+import sys
+
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +32,10 @@ from ledger.imports.stash import Stash
 
 #: progress(phase, rows done, rows in all or None while unknown); phase: checking|recording
 Progress = Callable[[str, int, int | None], None]
+
+#: a batch size that records the whole file in one transaction (all rows or none, even if
+#: the ledger changes between the check and the recording); for files of bounded size
+ONE_TRANSACTION = sys.maxsize
 
 
 @dataclass

@@ -89,7 +89,7 @@ def test_a_currency_other_than_the_funds_is_409_currency_mismatch(world):
 
 BAD_DATES = ["2025-02-29", "2025-02-30", "2025-13-01", "2025-00-10", "2025-1-1", "20250101",
              "2025/01/01", "01-01-2025", "2025-01-01T00:00:00", "２０２５-01-01", "", 20250101,
-             None]
+             None, "0001-01-01", "1899-12-31", "3000-01-01", "9999-12-31"]  # out of range too
 
 
 @pytest.mark.parametrize("day", BAD_DATES, ids=[repr(d) for d in BAD_DATES])
@@ -101,6 +101,14 @@ def test_a_date_that_does_not_exist_or_is_not_yyyy_mm_dd_is_422(world, day):
     if day is not None:  # an optional date may be null: the default, today
         assert_refused(api, api.post("/v1/funds/FA/allocations", {
             "name": "x", "amount": money("1"), "allocated_on": day}), before, 422)
+
+
+def test_the_first_and_last_effective_dates_the_ledger_keeps_are_taken(world):
+    api, side = world
+    assert api.post("/v1/funds", {"code": "DATES", "name": "Dates"}).status_code == 201
+    for day in ("1900-01-01", "2999-12-31"):
+        r = api.post("/v1/funds/DATES/donations", donation(side, received_on=day))
+        assert r.status_code == 201, r.text
 
 
 @pytest.mark.parametrize("field,value", [

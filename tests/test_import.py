@@ -104,6 +104,7 @@ def test_a_file_with_bad_rows_of_every_kind_is_refused_whole_with_each_error(led
         ["TT", str(uuid4()), "", "", "100", "VND", "", "2025-09-01", "cash", "R11"],
         ["TT", sponsor, "", "", "100", "EUR", "", "2025-09-01", "cash", "R12"],  # no credited
         ["TT", sponsor, "", "", "100", "VND", "", "2025-09-01", "cash", ""],     # no reference
+        ["TT", sponsor, "", "", "100", "VND", "", "1899-12-31", "cash", "R14"],  # too early
     ]
     path = write_csv(tmp_path / "bad.csv", rows)
     before = events(ledger)
@@ -113,7 +114,7 @@ def test_a_file_with_bad_rows_of_every_kind_is_refused_whole_with_each_error(led
     assert found == {
         (3, "amount"), (4, "fund"), (5, "currency"), (6, "received_on"), (7, "reference"),
         (8, "amount"), (9, "method"), (10, "sponsor_name"), (11, "sponsor_id"),
-        (12, "credited"), (13, "reference"),
+        (12, "credited"), (13, "reference"), (14, "received_on"),
     }
     reasons = {(e.line, e.column): e.reason for e in refused.value.check.errors}
     assert "not a plain decimal" in reasons[3, "amount"]
@@ -123,7 +124,8 @@ def test_a_file_with_bad_rows_of_every_kind_is_refused_whole_with_each_error(led
     assert reasons[7, "reference"] == "repeats the reference of line 2"
     assert reasons[8, "amount"] == "empty required cell"
     assert "formula" in reasons[9, "method"] and "formula" in reasons[10, "sponsor_name"]
-    assert refused.value.check.error_count == 11
+    assert "between 1900-01-01 and 2999-12-31" in reasons[14, "received_on"]
+    assert refused.value.check.error_count == 12
     assert events(ledger) == before
 
 

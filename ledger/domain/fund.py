@@ -60,6 +60,15 @@ MONEY_FIELD = {
     "AwardReturned": "amount_minor", "TransferredOut": "amount_minor",
     "TransferredIn": "amount_minor",
 }
+#: the field of each event's effective date in the command that makes it
+DATE_FIELD = {
+    "Opened": "opened_on", "Closed": "closed_on", "PledgeMade": "pledged_on",
+    "PledgeCancelled": "cancelled_on", "DonationReceived": "received_on",
+    "DonationReversed": "reversed_on", "AllocationMade": "allocated_on",
+    "AllocationReleased": "released_on", "AwardGranted": "granted_on",
+    "AwardRevoked": "revoked_on", "AwardDisbursed": "paid_on", "AwardReturned": "returned_on",
+    "TransferredOut": "transferred_on", "TransferredIn": "transferred_on",
+}
 #: the most a fund's events may move in all, in minor units. Each amount is at most 10^15
 #: major units, but sums of them are kept too (the fund's figures, the read models'
 #: totals by month, sponsor, school), in 64-bit integers; every such sum is at most the
@@ -765,6 +774,8 @@ def _stamp(
 ) -> dict[str, Any]:
     """The envelope of an event: recorded time, actor, effective date and chain link."""
     values.text("actor", actor, max_len=200)
+    values.effective_date(DATE_FIELD.get(event_type, "effective_on"),
+                          date.fromisoformat(effective_on))
     recorded_at = Fund.Event.create_timestamp()
     return {
         "timestamp": recorded_at,

@@ -36,6 +36,20 @@ def fund_code(value: object) -> str:
     return value
 
 
+#: the effective dates the ledger keeps: bookkeeping from 1900 on (statements start no
+#: earlier), and nothing further ahead than any schedule needs or a Beancount file can hold
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+
+
+def effective_date(field: str, value: date) -> date:
+    """A date an event takes effect on: within EARLIEST_DATE to LATEST_DATE."""
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise InvalidInput(field, f"must be between {EARLIEST_DATE.isoformat()} and "
+                                  f"{LATEST_DATE.isoformat()}")
+    return value
+
+
 def iso_date(field: str, value: object) -> date:
     """A calendar date given as ISO 8601 `YYYY-MM-DD` (or a `date`)."""
     if isinstance(value, date):

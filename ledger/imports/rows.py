@@ -177,7 +177,7 @@ def _kind(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _date(text: str) -> date:
-    return values.iso_date("received_on", text)
+    return values.effective_date("received_on", values.iso_date("received_on", text))
 
 
 #: How each column's text is checked (amount needs the currency, so it is done apart).

@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.application import Ledger, today
+from ledger.domain import values
 from ledger.domain.errors import InvalidInput
 from ledger.domain.fund import Fund
 from ledger.domain.money import Money
@@ -42,8 +43,8 @@ from ledger.statements.model import (
 )
 from ledger.statements.privacy import initials
 
-#: The earliest day a statement may start: effective dates before it are not bookkeeping.
-EARLIEST = date(1900, 1, 1)
+#: The earliest day a statement may start: the ledger keeps no effective date before it.
+EARLIEST = values.EARLIEST_DATE
 
 
 def period(start: date | None, end: date | None) -> tuple[date, date]:

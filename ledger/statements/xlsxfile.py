@@ -1,7 +1,8 @@
 """A statement as an Excel workbook: a summary sheet, then one sheet per fund.
 
 Amounts are real numeric cells, exact: an `int` for a currency without decimals (VND,
-JPY) and a `Decimal` for one with (EUR, USD), never a float computed from money. Each has
+JPY) and a `Decimal` for one with (EUR, USD), never a float computed from money; an
+amount of more than 15 digits, which a spreadsheet number would round, is its text. Each has
 a number format showing its currency; dates are real date cells. The header row of every
 sheet is frozen. Text is always a string cell, so a name beginning with `=` is shown, not
 evaluated. The workbook is streamed (openpyxl's write-only mode) to stay fast for
@@ -26,6 +27,7 @@ from ledger.statements.formatting import (
     excel_date_format,
     excel_number_format,
     moment,
+    money,
 )
 from ledger.statements.labels import ASSOCIATION, label
 from ledger.statements.lines import COLUMNS, TOTAL_KEYS, Line, fund_lines
@@ -35,11 +37,17 @@ _BOLD = Font(bold=True)
 _TITLE = Font(bold=True, size=14)
 _HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
 _WRAP = Alignment(wrap_text=True, vertical="top")
+_RIGHT = Alignment(horizontal="right")
 #: the fund sheets leave out the fund column (the sheet is the fund)
 _FUND_COLUMNS = COLUMNS[1:]
 _SUMMARY_COLUMNS = ("fund", "fund_name", "currency", *TOTAL_KEYS)
 _WIDTHS = {"section": 24, "date": 12, "description": 44, "school": 30, "category": 20,
            "fund_name": 40, "original_currency": 10, "currency": 9}
+
+
+#: the significant digits a spreadsheet number keeps (Excel stores a double): an amount of
+#: more digits goes in as text, exactly as the statement formats it, never rounded
+EXCEL_DIGITS = 15
 
 
 def excel_value(amount: Money) -> int | Decimal:
@@ -165,6 +173,12 @@ class _Sheets:
     def _money(self, ws: Any, amount: Money | None, font: Font | None = None) -> Any:
         if amount is None:
             return None
+        if len(str(abs(amount.minor))) > EXCEL_DIGITS:
+            cell = WriteOnlyCell(ws, money(amount, self.lang))
+            cell.alignment = _RIGHT
+            if font is not None:
+                cell.font = font
+            return cell
         cell = WriteOnlyCell(ws, excel_value(amount))
         fmt = self._formats.get(amount.currency)
         if fmt is None:

@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictBool,
     StringConstraints,
     WithJsonSchema,
     model_validator,
@@ -120,7 +121,7 @@ class FundIn(WriteIn):
     name: Text(200)
     currency: Currency = "VND"
     purpose: OptionalText(2000) = ""
-    restricted: bool = False
+    restricted: StrictBool = False  # true or false: not "yes", 1 or "on"
     opened_on: Day | None = None
 
 

@@ -146,6 +146,14 @@ def test_missing_blank_too_long_or_malformed_fields_are_422(world, field, value)
                    before, 422)
 
 
+@pytest.mark.parametrize("restricted", ["yes", "true", 1, 0, "on", None])
+def test_restricted_is_true_or_false_and_nothing_else(world, restricted):
+    api, _ = world
+    before = api.events()
+    assert_refused(api, api.post("/v1/funds", {"code": "RX", "name": "Restricted?",
+                                               "restricted": restricted}), before, 422)
+
+
 @pytest.mark.parametrize("body", [
     b"{", b"{'a': 1}", b"[]", b"null", b"1", b'"text"', b"", b'{"a":1}{"b":2}',
     b"\xff\xfe\x00", b'{"method": "\xe9"}', b"[" * 100_000 + b"]" * 100_000,

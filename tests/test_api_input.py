@@ -136,6 +136,7 @@ def test_unknown_fields_inside_nested_objects_are_422(world):
 
 @pytest.mark.parametrize("field,value", [
     ("method", ""), ("method", "   "), ("method", "x" * 65), ("method", "cash\x00"),
+    ("method", "a\u0085b"), ("method", "a\u2028b"), ("reference", "FT\u202e1"),
     ("reference", "r" * 141), ("sponsor_id", "not-a-uuid"), ("sponsor_id", 5),
     ("pledge_id", "x"), ("received_on", ...), ("method", ...), ("sponsor_id", ...),
 ])

@@ -8,7 +8,11 @@ from datetime import date
 from ledger.domain.errors import InvalidInput
 
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}", re.ASCII)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: control characters (C0 but tab and line breaks, DEL, C1), the Unicode line and
+#: paragraph separators, and the bidirectional overrides and isolates, which can make a
+#: printed name or reference read other than it is
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e"
+                      "\u2066-\u2069]")
 
 
 def text(field: str, value: object, *, max_len: int, required: bool = True) -> str:

@@ -150,13 +150,17 @@ def test_a_sponsor_downloads_its_statement_in_each_format_and_language(
         assert "N.T.L." in r.content.decode("utf-8-sig")
 
 
-@pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31"])
-def test_a_gift_dated_before_statements_begin_leaves_every_download_link_working(
-        web: Api, side: Side, day: str):
-    """The API records any date; a statement starts on 1900-01-01 at the earliest, so the
-    page's links and form start there (the older gift is in the opening totals)."""
+def test_a_gift_on_the_earliest_day_kept_leaves_every_download_link_working(
+        web: Api, side: Side):
+    """The ledger keeps effective dates from 1900-01-01, where statements can start too:
+    the page's links and form start at a sponsor's first gift, and each link works."""
+    for day in ("0001-01-01", "1899-12-31"):
+        r = web.post("/v1/funds/FA/donations", {
+            "sponsor_id": side.sponsor, "amount": money("1000"), "received_on": day,
+            "method": "cash"})
+        assert r.status_code == 422 and "1900-01-01" in r.json()["detail"], r.text
     r = web.post("/v1/funds/FA/donations", {
-        "sponsor_id": side.sponsor, "amount": money("1000"), "received_on": day,
+        "sponsor_id": side.sponsor, "amount": money("1000"), "received_on": "1900-01-01",
         "method": "cash"})
     assert r.status_code == 201, r.text
     sponsor = reader_for(web, "sponsor", side.sponsor)
@@ -166,7 +170,7 @@ def test_a_gift_dated_before_statements_begin_leaves_every_download_link_working
     assert inputs(page)["from"] == "1900-01-01"
     for link in links:
         assert sponsor.get(link).status_code == 200, link
-    statement = web.get(f"/v1/sponsors/{side.sponsor}/statement?from=1900-01-01").json()
+    statement = web.get(f"/v1/sponsors/{side.sponsor}/statement?from=1900-01-02").json()
     assert statement["totals"][0]["opening_given"] == money("1000")
 
 

@@ -115,3 +115,30 @@ def test_an_awaited_write_is_seen_promptly_when_another_runner_applies_it_first(
         other_app.close()
         models.stop()
         app.close()
+
+
+def test_a_database_that_does_not_answer_the_wait_ends_it_at_its_timeout_not_in_an_error(
+    durable_settings,
+):
+    """The write is committed: if the views' positions cannot be read meanwhile, the wait
+    says the views are behind (the write is still answered), it raises nothing."""
+    import psycopg
+
+    app = open_ledger(durable_settings)
+    models = ReadModels(app, durable_settings)  # views moved elsewhere: the wait asks
+    try:
+        visible = Visibility(models)
+        app.open_fund("F", "Fund", actor="t")
+        sponsor = UUID(app.register_sponsor("Agribank", "organization", actor="t").result["id"])
+        position = _donate(app, "F", sponsor, "1000")
+
+        def unreachable(names):
+            raise psycopg.OperationalError("the server closed the connection")
+
+        models.db.positions = unreachable
+        assert asyncio.run(visible.wait(position, 0.5)) is False
+        models.start()  # the runner runs: the async path asks the database too
+        assert asyncio.run(visible.wait(position + 10_000, 0.6)) is False
+    finally:
+        models.stop()
+        app.close()

@@ -108,8 +108,8 @@ def test_an_awaited_write_is_seen_promptly_when_another_runner_applies_it_first(
             position = _donate(other_app, "F", sponsor, "1000")  # not offered to `models`
             other.catch_up()
             started = time.monotonic()
-            assert asyncio.run(visible.wait(position, 5)) is True
-            assert time.monotonic() - started < 2, f"write {i} answered late"
+            assert asyncio.run(visible.wait(position, 5)) is True  # the timeout: 5 s
+            assert time.monotonic() - started < 3.5, f"write {i} answered late"  # not at 5 s
     finally:
         other.stop()
         other_app.close()

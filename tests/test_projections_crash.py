@@ -39,7 +39,7 @@ class SeparateTransactions(Runner):
                 with self.db.transaction(immediate=True) as tx:
                     view.apply(tx, [item])
         with self.db.transaction(immediate=True) as tx:
-            self.db.set_position(tx, view.tracking, end)
+            self.db.set_positions(tx, [view.tracking], end)
 
     def process_together(self, views: list[View], batch: list[tuple[int, Any]], low: int,
                          end: int) -> None:

@@ -142,7 +142,7 @@ class Fund(Aggregate):
             aggregate.last_hash = self.hash
             field = MONEY_FIELD.get(type(self).__name__)
             if field is not None:
-                aggregate.turnover = getattr(aggregate, "turnover", 0) + getattr(self, field)
+                aggregate.turnover += getattr(self, field)
 
     class Opened(Event, Aggregate.Created):
         code: str

@@ -336,10 +336,6 @@ class Database:
         return {v: int(rows.get(v, 0)) for v in views}
 
     @staticmethod
-    def set_position(tx: Tx, view: str, position: int) -> None:
-        Database.set_positions(tx, [view], position)
-
-    @staticmethod
     def set_positions(tx: Tx, views: Sequence[str], position: int) -> None:
         """Moves these views' positions to `position` (one statement for all of them)."""
         if not views:

@@ -61,7 +61,7 @@ def _swap_in(db: Database, runner: Runner, new: View, live: View) -> int:
             batch, position = runner.read(position, top)
             new.apply(tx, batch)
         swap(db, tx, new, live)
-        db.set_position(tx, live.tracking, position)
+        db.set_positions(tx, [live.tracking], position)
         tx.execute("DELETE FROM projection_tracking WHERE view = ?", (new.tracking,))
     return position
 

@@ -176,15 +176,13 @@ class _Sheets:
         if len(str(abs(amount.minor))) > EXCEL_DIGITS:
             cell = WriteOnlyCell(ws, money(amount, self.lang))
             cell.alignment = _RIGHT
-            if font is not None:
-                cell.font = font
-            return cell
-        cell = WriteOnlyCell(ws, excel_value(amount))
-        fmt = self._formats.get(amount.currency)
-        if fmt is None:
-            fmt = self._formats[amount.currency] = excel_number_format(amount.currency,
-                                                                       self.lang)
-        cell.number_format = fmt
+        else:
+            cell = WriteOnlyCell(ws, excel_value(amount))
+            fmt = self._formats.get(amount.currency)
+            if fmt is None:
+                fmt = self._formats[amount.currency] = excel_number_format(amount.currency,
+                                                                           self.lang)
+            cell.number_format = fmt
         if font is not None:
             cell.font = font
         return cell

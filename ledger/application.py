@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, Snapshot
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
 from eventsourcing.utils import get_topic
 
 from ledger.domain.errors import (
@@ -45,6 +45,7 @@ from ledger.domain.fund import Fund, RecordedDonation
 from ledger.domain.money import Money
 from ledger.domain.receipt import Receipt, fingerprint, recorded_donation
 from ledger.domain.sponsor import Sponsor
+from ledger.transcoder import FastJSONTranscoder
 
 #: The association keeps its books on Vietnamese dates.
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -114,6 +115,15 @@ class Ledger(Application[UUID]):
         #: called with the recordings of each save once it has committed (the read models'
         #: runner in this process applies a write at once instead of waiting to be told)
         self.listeners: list[Callable[[list[Any]], None]] = []
+
+    def construct_transcoder(self) -> Transcoder:
+        """The library's JSON transcoding, written by orjson where it writes the same JSON."""
+        transcoder = self.factory.transcoder()
+        if type(transcoder) is JSONTranscoder:
+            transcoder = FastJSONTranscoder()
+        if isinstance(transcoder, JSONTranscoder):
+            self.register_transcodings(transcoder)
+        return transcoder
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Any]:
         """The library's save, collecting events from aggregates without its runtime

@@ -126,14 +126,17 @@ class Ledger(Application[UUID]):
         return transcoder
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Any]:
-        """The library's save, collecting events from aggregates without its runtime
-        Protocol `isinstance` checks, which cost more than the rest of a command."""
+        """The library's save, collecting events from aggregates (and events given as
+        they are) without its runtime Protocol `isinstance` checks, which cost more than
+        the rest of a command."""
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
         rest = []
         for obj in objs:
             if isinstance(obj, Aggregate):
                 processing_event.events.extend(obj.collect_events())
                 processing_event.aggregates[obj.id] = obj
+            elif isinstance(obj, Aggregate.Event):
+                processing_event.events.append(obj)
             else:
                 rest.append(obj)
         processing_event.collect_events(*rest, **kwargs)
@@ -335,7 +338,7 @@ class Ledger(Application[UUID]):
                     funds = {code: self._load(i, code) for i, code in zip(fund_ids, codes)}
                     versions = {code: fund.version for code, fund in funds.items()}
                     written: list[Written] = []
-                    receipts: list[Receipt] = []
+                    receipts: list[Receipt.Issued] = []
                     for row, fp in zip(batch, fps):
                         donation_id: UUID = row["donation_id"]
                         fund = funds[row["code"]]
@@ -352,7 +355,7 @@ class Ledger(Application[UUID]):
                         # as `_result` answers, converting only the newest pending event
                         result = {"id": str(donation_id), "fund": fund.code, "events": [
                             event_record(fund.code, fund.currency, fund.pending_events[-1])]}
-                        receipts.append(Receipt.issue(donation_id, kind, fp, result))
+                        receipts.append(Receipt.issued(donation_id, kind, fp, result))
                         written.append(Written(result, True))
                 except BaseException:
                     self._forget(fund_ids)
@@ -366,8 +369,9 @@ class Ledger(Application[UUID]):
                     # Either a concurrent writer moved a fund on (run again on fresh state)
                     # or some ids were recorded by another write: answer those from receipts.
                     for receipt in receipts:
-                        if found := self._replay(receipt.id, kind, receipt.fingerprint):
-                            prior[receipt.id] = found
+                        if found := self._replay(receipt.originator_id, kind,
+                                                 receipt.fingerprint):
+                            prior[receipt.originator_id] = found
                 except BaseException:
                     self._forget(fund_ids)
                     raise

@@ -104,7 +104,9 @@ def count_events(settings: Settings) -> int:
 
 
 @pytest.mark.slow
-def test_an_import_killed_mid_way_is_completed_by_a_rerun_without_duplicates(seeded, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_import_killed_mid_way_is_completed_by_a_rerun_without_duplicates(
+        seeded, tmp_path, workers):
     settings, sponsor = seeded
     total = 6000
     rows = [[("TT", "PN")[i % 2], sponsor, "", "", str(1000 + i), "VND", "", "2025-09-01",
@@ -113,7 +115,8 @@ def test_an_import_killed_mid_way_is_completed_by_a_rerun_without_duplicates(see
     start = count_events(settings)
     batch = 200
     process = subprocess.Popen(
-        [LEDGER, "import", "donations", str(path), "--batch-size", str(batch), "--quiet"],
+        [LEDGER, "import", "donations", str(path), "--batch-size", str(batch), "--quiet",
+         "--workers", str(workers)],
         env=environment(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         # wait until a few batches (a donation and a receipt per row) are committed
@@ -127,13 +130,18 @@ def test_an_import_killed_mid_way_is_completed_by_a_rerun_without_duplicates(see
     finally:
         process.kill()
         process.communicate()
+    # the workers died with the command: nothing more is recorded
+    stopped = count_events(settings)
+    time.sleep(1.5)
+    assert count_events(settings) == stopped
     ledger = open_ledger(settings)
     partial = len(donations(ledger, "TT")) + len(donations(ledger, "PN"))
     ledger.close()
     assert 3 * batch <= partial < total
     assert partial % batch == 0  # whole batches only
 
-    rerun = run(settings, str(path), "--batch-size", str(batch), "--quiet")
+    rerun = run(settings, str(path), "--batch-size", str(batch), "--quiet",
+                "--workers", str(workers))
     assert rerun.returncode == 0, rerun.stderr
     assert f"recorded {total - partial} donations; {partial} were already recorded" \
         in rerun.stdout

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import get_topic
 
 from ledger.domain import chain
 from ledger.domain.errors import IdConflict
@@ -35,8 +36,22 @@ class Receipt(Aggregate):
 
     @classmethod
     def issue(cls, write_id: UUID, kind: str, fingerprint: str, result: dict[str, Any]) -> Receipt:
-        return cls._create(
-            cls.Issued, id=write_id, kind=kind, fingerprint=fingerprint, result=result
+        issued = cls.issued(write_id, kind, fingerprint, result)
+        receipt = issued.mutate(None)
+        assert isinstance(receipt, cls)
+        receipt._pending_events.append(issued)
+        return receipt
+
+    @classmethod
+    def issued(cls, write_id: UUID, kind: str, fingerprint: str,
+               result: dict[str, Any]) -> Receipt.Issued:
+        """The event that issues a receipt, without building the receipt: a bulk write
+        stores thousands and reads none of them back. `issue` builds the receipt from
+        this same event, as a replay does."""
+        return cls.Issued(
+            originator_topic=_TOPIC, originator_id=write_id,
+            originator_version=cls.INITIAL_VERSION, timestamp=cls.Issued.create_timestamp(),
+            kind=kind, fingerprint=fingerprint, result=result,
         )
 
     @event(Issued)
@@ -50,6 +65,9 @@ class Receipt(Aggregate):
         if kind != self.kind or fingerprint != self.fingerprint:
             raise IdConflict(self.id)
         return self.result
+
+
+_TOPIC = get_topic(Receipt)
 
 
 def recorded_donation(kind: str, result: dict[str, Any]) -> RecordedDonation | None:

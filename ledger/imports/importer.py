@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,6 +96,7 @@ class DonationImport:
         mapping: Mapping | None = None,
         batch_size: int = 1000,
         max_errors: int | None = 1000,
+        share: Share | None = None,
     ) -> None:
         self.ledger = ledger
         self.actor = actor
@@ -102,6 +104,9 @@ class DonationImport:
         self.mapping = mapping or Mapping()
         self.batch_size = batch_size
         self.max_errors = max_errors
+        #: only the rows of the funds this share holds (`ledger.imports.parallel`); None:
+        #: every row
+        self.share = share
 
     # ---- the whole import ---------------------------------------------------------------
 
@@ -175,8 +180,8 @@ class DonationImport:
             settle()
             for line, column, first in repeats.repeated():
                 report(RowError(line, column, f"repeats the {column} of line {first}"))
-        if check.rows == 0 and check.error_count == 0:
-            report(RowError(2, "file", "the file has no rows of donations"))
+        if check.rows == 0 and check.error_count == 0 and self.share is None:
+            report(NO_ROWS)
         errors.sort(key=lambda e: e.line)
         check.errors = errors
         check.sponsors_new = len(facts.sponsors_to_register)
@@ -312,9 +317,7 @@ class DonationImport:
         except StopIteration:
             raise _FileError(RowError(1, "file", "the file is empty")) from None
         positions = self.mapping.locate(list(headers))
-        defaults = dict(self.mapping.defaults)
-        if self.fund:
-            defaults["fund"] = self.fund
+        defaults = self._defaults()
         missing = [c for c in REQUIRED if c not in positions and c not in defaults]
         if not ({"reference", "id"} & set(positions)):
             missing.append("reference")
@@ -326,8 +329,9 @@ class DonationImport:
             reason = (f"no header {', '.join(mapped)} in the file" if mapped
                       else "missing column (rename the header or map it)")
             raise _FileError(RowError(1, ", ".join(missing), reason))
+        theirs = self._not_ours(positions.get("fund"), defaults.get("fund", ""))
         for line, values in rows:
-            if not any(v.strip() for v in values):
+            if not any(v.strip() for v in values) or theirs(values):
                 continue  # exports often end with blank rows
             cells = {name: values[i] if i < len(values) else ""
                      for name, i in positions.items()}
@@ -335,6 +339,57 @@ class DonationImport:
                 if not cells.get(name, "").strip():
                     cells[name] = value
             yield line, cells
+
+    def _defaults(self) -> dict[str, str]:
+        defaults = dict(self.mapping.defaults)
+        if self.fund:
+            defaults["fund"] = self.fund
+        return defaults
+
+    def _not_ours(self, position: int | None, default: str) -> Callable[[list[str]], bool]:
+        """Whether a row's fund is another worker's (never, without a share)."""
+        share = self.share
+        if share is None:
+            return lambda values: False
+        return lambda values: not share.holds(_fund_cell(values, position) or default)
+
+    def layout(self, file: Any) -> tuple[bool, Counter[str]]:
+        """Whether the file has a column of explicit donation ids, and its rows per fund
+        code (a quick read of that one column; empty if the file cannot be read)."""
+        counts: Counter[str] = Counter()
+        positions: dict[str, int] = {}
+        rows = Source(file, delimiter=self.mapping.delimiter).rows()
+        try:
+            _, headers = next(rows)
+            positions = self.mapping.locate(list(headers))
+            position, default = positions.get("fund"), self._defaults().get("fund", "")
+            for _, values in rows:
+                counts[_fund_cell(values, position) or default] += 1
+        except (StopIteration, Unreadable):
+            pass
+        finally:
+            rows.close()
+        return "id" in positions, counts
+
+
+#: the error of a file without a row of donations
+NO_ROWS = RowError(2, "file", "the file has no rows of donations")
+
+
+@dataclass(frozen=True)
+class Share:
+    """The funds whose rows one worker checks and records (`ledger.imports.parallel`)."""
+
+    worker: int
+    #: fund code → the worker that holds it; a code not listed is worker 0's
+    workers_of: dict[str, int]
+
+    def holds(self, fund: str) -> bool:
+        return self.workers_of.get(fund, 0) == self.worker
+
+
+def _fund_cell(values: list[str], position: int | None) -> str:
+    return values[position].strip() if position is not None and position < len(values) else ""
 
 
 @dataclass

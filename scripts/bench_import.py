@@ -18,21 +18,22 @@ the import holds one batch of rows at a time.
     .venv/bin/python scripts/bench_import.py 100000 1000000
     .venv/bin/python scripts/bench_import.py 20000 --optimize   # children run python -O
 
-Measured on 2026-11-29 (2 cores, a quiet machine, PostgreSQL 15 local; 10 funds, 500
-sponsors, batches of 1000):
+Measured on 2026-11-29, second session (2 cores, PostgreSQL 15 local; 10 funds, 500
+sponsors, batches of 1000; the command used two worker processes, as it does for a CSV
+file of 1 MiB or more on PostgreSQL):
 
          rows  import rows/s  COPY rows/s  ratio  import peak RSS  check-only peak RSS
-      100,000          9,109      104,647  0.087           71 MiB              71 MiB
-    1,000,000          9,223      108,877  0.085           77 MiB              77 MiB
+      100,000          6,781       36,019  0.188           64 MiB              61 MiB
+    1,000,000          8,766       40,492  0.216           73 MiB              73 MiB
 
-The ratio is below the 0.25 target. Per donation the import stores two events (the
-donation and its receipt, which makes the id exactly-once) against COPY's one; the rows
-go to PostgreSQL by COPY too (`LedgerPostgresRecorder`, for inserts of 100 events or
-more). What remains is Python per row: the domain command (event object, hash chain:
-canonical JSON and SHA-256), the receipt and its fingerprint (canonical JSON again), and
-the library's JSON transcoding of both events: JSON encoding alone is the largest single
-cost. The check pass (parse, validate, repeated references in a temporary SQLite file,
-receipts asked a batch at a time) takes about a seventh of the time.
+The machine was about 2.5 times slower than in the first session (COPY then: 108,877
+rows/s; the import then, in one process: 9,223 rows/s, 0.085). The ratio is below the
+0.25 target. Per donation the import stores two events (the donation and its receipt,
+which makes the id exactly-once) against COPY's one, by COPY too (`LedgerPostgresRecorder`,
+for inserts of 100 events or more). Two workers and PostgreSQL share the two cores, so
+what limits it is the Python per row, spread thin: the library's event machinery, the hash
+chain, the receipt and its fingerprint, and the JSON of both events (orjson where it writes
+the reference bytes). The check pass is about a quarter of the time.
 """
 
 from __future__ import annotations

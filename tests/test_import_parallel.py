@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from test_import_files import donations, seed, write_csv
+from test_import_files import donations, seed, write_csv, write_xlsx
 
 from ledger.imports import DonationImport, ImportRefused
 from ledger.imports.parallel import import_in_parallel, spread
@@ -123,3 +123,12 @@ def test_funds_are_dealt_largest_first_to_the_least_loaded_worker():
         loads[worker] += counts[fund]
     assert sorted(loads.values()) == [600, 610]  # A+D, B+C+E
     assert set(workers_of) == set(counts)
+
+
+def test_a_workbook_asked_of_two_workers_is_imported_whole(books, tmp_path):
+    settings, sponsor = books
+    path = write_xlsx(tmp_path / "october.xlsx", _rows(sponsor, 40))
+    outcome, _ = _import(settings, path)
+    assert (outcome.recorded, outcome.sponsors_registered) == (40, 1)
+    assert {code: len(rows) for code, rows in _recorded(settings).items()} == dict.fromkeys(
+        FUNDS, 10)

@@ -16,7 +16,8 @@ id across funds, so such a file is imported by one process.
 
 Workers are separate processes (the checks and the domain commands are Python, so threads
 would share one core); each opens its own connection to the ledger. A worker dies with the
-process that started it.
+process that started it. A CSV file only: an XLSX workbook is slow to read, and every
+worker would read all of it.
 """
 
 from __future__ import annotations
@@ -59,7 +60,6 @@ class _Job:
     mapping: Mapping
     batch_size: int
     share: Share
-    dry_run: bool
     parent: int
 
 
@@ -69,6 +69,8 @@ def import_in_parallel(importer: DonationImport, settings: Settings, path: Path,
     """`importer.run(path)`, by up to `workers` processes (one when the file names one fund
     or explicit ids). Raises ImportRefused with every error of the file, in line order, if
     any row is bad."""
+    if workers > 1 and Source(path).is_workbook():
+        workers = 1  # a workbook is slow to read (~20 times a CSV), and each worker reads all
     names_ids, counts = importer.layout(path) if workers > 1 else (False, Counter[str]())
     workers = min(workers, len(counts))
     if workers < 2 or names_ids:
@@ -81,7 +83,7 @@ def import_in_parallel(importer: DonationImport, settings: Settings, path: Path,
         for i in range(workers):
             ours, theirs = context.Pipe()
             job = _Job(settings, path, importer.actor, importer.fund, importer.mapping,
-                       importer.batch_size, Share(i, workers_of), dry_run, os.getpid())
+                       importer.batch_size, Share(i, workers_of), os.getpid())
             process = context.Process(target=_work, args=(job, theirs), daemon=True,
                                       name=f"ledger-import-{i}")
             with _light_main():
@@ -139,8 +141,11 @@ def _lead(importer: DonationImport, pipes: list[Connection], dry_run: bool,
     if progress:
         progress("checking", check.rows, check.rows)
     go = check.ok and not dry_run and check.new > 0
-    for pipe in pipes:
-        pipe.send(go)
+    for i, pipe in enumerate(pipes):
+        try:
+            pipe.send(go)
+        except (BrokenPipeError, ConnectionResetError):
+            raise WorkerFailed(f"import worker {i} stopped after its check") from None
     if not check.ok:
         raise ImportRefused(check)
     if not go:
@@ -240,7 +245,9 @@ def _light_main() -> Iterator[None]:
 
 
 def _die_with(parent: int) -> None:
-    """Be killed when the parent dies (Linux); elsewhere the progress check stops us."""
+    """Be killed when the parent dies (Linux); elsewhere the progress check stops us. An
+    interrupt (Ctrl-C) is the parent's to handle: it kills the workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG

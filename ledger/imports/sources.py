@@ -44,6 +44,14 @@ class Source:
         if isinstance(self._file, (str, Path)):
             handle.close()
 
+    def is_workbook(self) -> bool:
+        """Whether the file is an XLSX workbook (else it is read as CSV)."""
+        handle = self._open()
+        try:
+            return handle.read(4) == _ZIP_MAGIC
+        finally:
+            self._close(handle)
+
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """(line number, cells as text) for every row, the header row first (line 1).
         Raises Unreadable when the file cannot be read as a table."""

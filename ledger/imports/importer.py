@@ -331,8 +331,8 @@ class DonationImport:
             raise _FileError(RowError(1, ", ".join(missing), reason))
         theirs = self._not_ours(positions.get("fund"), defaults.get("fund", ""))
         for line, values in rows:
-            if not any(v.strip() for v in values) or theirs(values):
-                continue  # exports often end with blank rows
+            if theirs(values) or not any(v.strip() for v in values):
+                continue  # another worker's fund, or a blank row (exports often end with some)
             cells = {name: values[i] if i < len(values) else ""
                      for name, i in positions.items()}
             for name, value in defaults.items():

@@ -2,13 +2,13 @@
 
 eventsourcing's `JSONTranscoder` encodes with the standard library and wraps values of
 registered types (UUID, Decimal, datetime, …) as `{"_type_": name, "_data_": text}`.
-`FastJSONTranscoder` writes the same JSON about three times faster for the states the
-ledger stores (text, integers, None, booleans, lists, mappings with text keys and
-datetimes): orjson writes those, and hands each datetime to the same registered
-transcoding. A state holding anything else (a UUID, which orjson would write as a bare
-string; a float; a subclass; a key that is not text; an integer beyond 64 bits) is
-encoded by the library's own encoder. Decoding is the library's, unchanged, so events
-written either way read back alike.
+`FastJSONTranscoder` writes the same JSON, faster, for the states the ledger stores
+(text, integers, None, booleans, lists, mappings with text keys and datetimes): orjson
+writes those, and hands each datetime to the same registered transcoding. A state
+holding anything else (a UUID, which orjson would write as a bare string; a float; a
+subclass; a key that is not text; an integer beyond 64 bits) is encoded by the library's
+own encoder. Decoding is the library's, unchanged, so events written either way read
+back alike.
 """
 
 from __future__ import annotations

@@ -26,8 +26,8 @@ file of 1 MiB or more on PostgreSQL):
       100,000          6,781       36,019  0.188           64 MiB              61 MiB
     1,000,000          8,766       40,492  0.216           73 MiB              73 MiB
 
-The machine was about 2.5 times slower than in the first session (COPY then: 108,877
-rows/s; the import then, in one process: 9,223 rows/s, 0.085). The ratio is below the
+The machine was slower than in the session before (COPY then: 108,877 rows/s; the
+import then, in one process: 9,223 rows/s, 0.085). The ratio is below the
 0.25 target. Per donation the import stores two events (the donation and its receipt,
 which makes the id exactly-once) against COPY's one, by COPY too (`LedgerPostgresRecorder`,
 for inserts of 100 events or more). Two workers and PostgreSQL share the two cores, so

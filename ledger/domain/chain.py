@@ -35,13 +35,17 @@ ENVELOPE = frozenset(
 )
 
 
+#: the types whose JSON both encoders write alike (containers are looked into)
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
 def canonical(content: dict[str, Any]) -> bytes:
     """The canonical bytes of a JSON-compatible mapping.
 
     orjson writes the same bytes as `json.dumps` with sorted keys, compact separators and
     ASCII escapes whenever its output is printable ASCII (same escapes of control
-    characters, quotes and backslashes; keys in the same order), about fifteen times
-    faster. Anything else (text beyond ASCII, DEL, integers beyond 64 bits, types orjson
+    characters, quotes and backslashes; keys in the same order), and much faster.
+    Anything else (text beyond ASCII, DEL, integers beyond 64 bits, types orjson
     reads differently) takes the reference encoding, so the bytes never depend on which
     path made them (`tests/test_chain_canonical.py` holds the two to each other).
     """
@@ -59,10 +63,6 @@ def canonical(content: dict[str, Any]) -> bytes:
 def reference_canonical(content: dict[str, Any]) -> bytes:
     """The definition of the canonical bytes: compact JSON, sorted keys, ASCII escapes."""
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-
-
-#: the types whose JSON both encoders write alike (containers are looked into)
-_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def link(

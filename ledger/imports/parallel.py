@@ -4,11 +4,10 @@ A fund's events form one hash chain, so one process writes each fund. A quick re
 file's fund column counts its rows per fund, and the funds are dealt to the workers, the
 largest first to the least loaded (`spread`). Every worker reads the whole file and keeps
 the rows of its funds, so each row is checked by exactly one worker, with its own line
-number. The
-workers check first and report; only when none of them found an error are they all told to
-record, so a bad file is still refused whole with nothing recorded. Each worker records
-in atomic batches, as one process does, so a crash leaves whole batches, which a re-run
-counts as already recorded.
+number. The workers check first and report; only when none of them found an error are they
+all told to record, so a bad file is still refused whole with nothing recorded. Each worker
+records in atomic batches, as one process does, so a crash leaves whole batches, which a
+re-run counts as already recorded.
 
 A row's id derives from its fund and reference, so a repeated reference is a repeat
 within one fund, which one worker sees. A file with an explicit id column could repeat an
@@ -70,7 +69,7 @@ def import_in_parallel(importer: DonationImport, settings: Settings, path: Path,
     or explicit ids). Raises ImportRefused with every error of the file, in line order, if
     any row is bad."""
     if workers > 1 and Source(path).is_workbook():
-        workers = 1  # a workbook is slow to read (~20 times a CSV), and each worker reads all
+        workers = 1  # a workbook is slow to read (openpyxl), and each worker reads all of it
     names_ids, counts = importer.layout(path) if workers > 1 else (False, Counter[str]())
     workers = min(workers, len(counts))
     if workers < 2 or names_ids:
@@ -153,9 +152,9 @@ def _lead(importer: DonationImport, pipes: list[Connection], dry_run: bool,
     totals[:] = [checks[i][0].new for i in range(len(pipes))]
     gather(outcomes, "recorded")
     outcome = Outcome(check, present=check.present)
-    for part in outcomes.values():
+    for part in outcomes.values():  # what each worker's recording added to its check
         outcome.recorded += part.recorded
-        outcome.present += part.present - part.check.present
+        outcome.present += part.present
         outcome.sponsors_registered += part.sponsors_registered
         if part.position is not None:
             outcome.position = max(outcome.position or 0, part.position)
@@ -219,7 +218,9 @@ def _work_on(job: _Job, pipe: Connection, report: Progress) -> None:
                 if not pipe.recv():
                     return
                 outcome = importer._record(stash, check, facts, report)
-                pipe.send(("recorded", replace(outcome, check=Check(present=check.present))))
+                # what recording added: rows another writer recorded since the check
+                pipe.send(("recorded", replace(outcome, check=Check(),
+                                               present=outcome.present - check.present)))
         finally:
             ledger.close()
     except (EOFError, BrokenPipeError, ConnectionResetError):

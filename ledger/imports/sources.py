@@ -48,7 +48,7 @@ class Source:
         """Whether the file is an XLSX workbook (else it is read as CSV)."""
         handle = self._open()
         try:
-            return handle.read(4) == _ZIP_MAGIC
+            return _is_workbook(handle)
         finally:
             self._close(handle)
 
@@ -57,14 +57,19 @@ class Source:
         Raises Unreadable when the file cannot be read as a table."""
         handle = self._open()
         try:
-            if handle.read(4) == _ZIP_MAGIC:
-                handle.seek(0)
+            if _is_workbook(handle):
                 yield from _xlsx_rows(handle)
             else:
-                handle.seek(0)
                 yield from _csv_rows(handle, self.delimiter)
         finally:
             self._close(handle)
+
+
+def _is_workbook(handle: IO[bytes]) -> bool:
+    """Whether the file starts as a ZIP archive (an XLSX workbook); read from the start."""
+    workbook = handle.read(4) == _ZIP_MAGIC
+    handle.seek(0)
+    return workbook
 
 
 def _csv_rows(handle: IO[bytes], delimiter: str) -> Iterator[tuple[int, list[str]]]:

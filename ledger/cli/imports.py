@@ -14,6 +14,7 @@ from ledger.cli import main
 from ledger.cli._common import ledger_app
 from ledger.domain.errors import LedgerError
 from ledger.imports import COLUMNS, DonationImport, ImportRefused, Mapping
+from ledger.imports.collector import few_collections
 from ledger.imports.parallel import WorkerFailed, import_in_parallel
 from ledger.settings import Settings, get_settings
 from ledger.storage import describe
@@ -67,9 +68,10 @@ def donations(file: Path, fund: str | None, dry_run: bool, mapping_file: Path | 
                 bar.update(tasks[phase], completed=done, total=total)
 
             settings = get_settings()
-            outcome = import_in_parallel(
-                importer, settings, file, workers or _default_workers(settings, file),
-                dry_run=dry_run, progress=progress)
+            with few_collections():
+                outcome = import_in_parallel(
+                    importer, settings, file, workers or _default_workers(settings, file),
+                    dry_run=dry_run, progress=progress)
     except ImportRefused as refused:
         check = refused.check
         for error in check.errors:

@@ -21,7 +21,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.domain import chain, values
+from ledger.domain import chain, events, values
 from ledger.domain import figures as spec
 from ledger.domain.errors import (
     AllocationNotFound,
@@ -708,21 +708,28 @@ class Fund(Aggregate):
     # ---- helpers --------------------------------------------------------------------
 
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        """The library's `trigger_event` (the next event in the fund's sequence, applied,
+        then pending), with the event stamped and chained, and built by `events.build`."""
         field = MONEY_FIELD.get(event_class.__name__)
         if field is not None:
             self._require_turnover(kwargs[field])
+        version = self.version + 1
         kwargs.update(
             _stamp(
                 self.last_hash,
                 self.id,
-                self.version + 1,
+                version,
                 event_class.__name__,
                 kwargs.pop("actor"),
                 kwargs.pop("effective_on"),
                 kwargs,
-            )
+            ),
+            originator_id=self.id,
+            originator_version=version,
         )
-        super().trigger_event(event_class, **kwargs)
+        new_event = events.build(event_class, kwargs)
+        new_event.mutate(self)
+        self._pending_events.append(new_event)
 
     def _emit(self, event_class: Any, actor: str, on: date, **data: Any) -> None:
         self.trigger_event(event_class, actor=actor, effective_on=on.isoformat(), **data)

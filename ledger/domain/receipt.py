@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
 
-from ledger.domain import chain
+from ledger.domain import chain, events
 from ledger.domain.errors import IdConflict
 from ledger.domain.fund import RecordedDonation
 
@@ -48,11 +48,12 @@ class Receipt(Aggregate):
         """The event that issues a receipt, without building the receipt: a bulk write
         stores thousands and reads none of them back. `issue` builds the receipt from
         this same event, as a replay does."""
-        return cls.Issued(
-            originator_topic=_TOPIC, originator_id=write_id,
-            originator_version=cls.INITIAL_VERSION, timestamp=cls.Issued.create_timestamp(),
-            kind=kind, fingerprint=fingerprint, result=result,
-        )
+        return events.build(cls.Issued, {
+            "originator_topic": _TOPIC, "originator_id": write_id,
+            "originator_version": cls.INITIAL_VERSION,
+            "timestamp": cls.Issued.create_timestamp(),
+            "kind": kind, "fingerprint": fingerprint, "result": result,
+        })
 
     @event(Issued)
     def __init__(self, kind: str, fingerprint: str, result: dict[str, Any]) -> None:

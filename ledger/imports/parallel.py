@@ -35,6 +35,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from ledger.imports.collector import few_collections
 from ledger.imports.importer import (
     NO_ROWS, Check, DonationImport, ImportRefused, Outcome, Progress, Share,
 )
@@ -197,7 +198,8 @@ def _work(job: _Job, pipe: Connection) -> None:
         pipe.send(("progress", phase, count))
 
     try:
-        _work_on(job, pipe, report)
+        with few_collections():
+            _work_on(job, pipe, report)
     except (EOFError, BrokenPipeError, ConnectionResetError):
         os._exit(1)  # the parent stopped listening: it has stopped the import
 

@@ -111,7 +111,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         if not originator_ids:
             return []
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(self._select_first, (list(originator_ids),), prepare=True)
+            # binary: ids go as 16 bytes each, states come back without hex decoding
+            curs.execute(self._select_first, (list(originator_ids),), prepare=True, binary=True)
             return [
                 StoredEvent(originator_id=row["originator_id"],
                             originator_version=row["originator_version"],

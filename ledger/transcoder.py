@@ -17,8 +17,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder
 
+from ledger.domain.moments import isoformat
 from ledger.domain.plain import plain
 
 _SCALARS = frozenset({str, int, bool, type(None), datetime})
@@ -35,3 +36,11 @@ class FastJSONTranscoder(JSONTranscoder):
             except TypeError:
                 pass  # an integer beyond 64 bits: the reference encoder writes it
         return super().encode(obj)
+
+
+class DatetimeAsISOText(DatetimeAsISO):
+    """The library's transcoding of a datetime (same name, same text), written by
+    `moments.isoformat`."""
+
+    def encode(self, obj: datetime) -> str:
+        return isoformat(obj)

@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.domain import chain, events, values
+from ledger.domain import chain, events, moments, values
 from ledger.domain import figures as spec
 from ledger.domain.errors import (
     AllocationNotFound,
@@ -791,15 +792,22 @@ def _stamp(
         "prev_hash": prev_hash,
         "hash": chain.link(
             prev_hash,
-            fund_id=str(fund_id),
+            fund_id=_text(fund_id),
             seq=seq,
             event_type=event_type,
             effective_on=effective_on,
-            recorded_at=recorded_at.isoformat(),
+            recorded_at=moments.isoformat(recorded_at),
             actor=actor,
-            data=chain.data_of(data),
+            # the data holds no envelope field (the envelope is added after): no copy
+            data=data if chain.ENVELOPE.isdisjoint(data) else chain.data_of(data),
         ),
     }
+
+
+@lru_cache(maxsize=1024)
+def _text(fund_id: UUID) -> str:
+    """A fund id's text, written for each of its events' chain links."""
+    return str(fund_id)
 
 
 def _recipient(recipient: object) -> dict[str, str]:

@@ -13,6 +13,7 @@ import pickle
 import tempfile
 from collections.abc import Iterator
 from datetime import date
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -69,6 +70,12 @@ def _pack(row: DonationRow) -> tuple[Any, ...]:
 def _unpack(packed: tuple[Any, ...]) -> DonationRow:
     (line, fund, donation_id, sponsor_id, new_sponsor, minor, currency, credited, day,
      method, reference, pledge_id) = packed
-    return DonationRow(line, fund, UUID(bytes=donation_id), UUID(bytes=sponsor_id),
-                       new_sponsor, Money(minor, currency), credited, date.fromordinal(day),
+    return DonationRow(line, fund, UUID(bytes=donation_id), _sponsor(sponsor_id),
+                       new_sponsor, _money(minor, currency), credited, date.fromordinal(day),
                        method, reference, UUID(bytes=pledge_id) if pledge_id else None)
+
+
+# A file names its sponsors and amounts many times over (a donation id only once): one
+# immutable object serves every row that names the same.
+_sponsor = lru_cache(maxsize=4096)(lambda packed: UUID(bytes=packed))
+_money = lru_cache(maxsize=4096)(Money)

@@ -132,8 +132,12 @@ class Ledger(Application[UUID]):
         transcoder.register(DatetimeAsISOText())  # the same text, faster
 
     def construct_event_store(self) -> EventStore[UUID]:
-        """The library's event store, with a `put` that builds fewer dataclasses."""
-        return LedgerEventStore(mapper=self.mapper, recorder=self.recorder)
+        """The library's event store, with a `put` that builds fewer dataclasses (a
+        persistence module's own event store is kept as it is)."""
+        store = self.factory.event_store(mapper=self.mapper, recorder=self.recorder)
+        if type(store) is EventStore:
+            return LedgerEventStore(mapper=self.mapper, recorder=self.recorder)
+        return store
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Any]:
         """The library's save, collecting events from aggregates (and events given as

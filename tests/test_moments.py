@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from ledger.application import Ledger
 from ledger.domain.moments import isoformat
+from ledger.transcoder import DatetimeAsISOText
 
 ZONES = st.none() | st.just(timezone.utc) | st.builds(
     timezone, st.timedeltas(min_value=timedelta(hours=-23, minutes=-59),
@@ -31,6 +32,7 @@ def test_utc_moments_at_the_edges():
 def test_the_store_writes_and_reads_datetimes_with_it():
     ledger = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"})
     transcoder = ledger.mapper.transcoder
+    assert type(transcoder.types[datetime]) is DatetimeAsISOText
     moment = datetime(2026, 11, 29, 14, 0, 1, 5, tzinfo=timezone.utc)
     encoded = transcoder.encode({"at": moment})
     assert encoded == b'{"at":{"_type_":"datetime_iso","_data_":"2026-11-29T14:00:01.000005+00:00"}}'

@@ -715,20 +715,12 @@ class Fund(Aggregate):
         if field is not None:
             self._require_turnover(kwargs[field])
         version = self.version + 1
-        kwargs.update(
-            _stamp(
-                self.last_hash,
-                self.id,
-                version,
-                event_class.__name__,
-                kwargs.pop("actor"),
-                kwargs.pop("effective_on"),
-                kwargs,
-            ),
-            originator_id=self.id,
-            originator_version=version,
-        )
-        new_event = events.build(event_class, kwargs)
+        actor, effective_on = kwargs.pop("actor"), kwargs.pop("effective_on")
+        stamp = _stamp(self.last_hash, self.id, version, event_class.__name__, actor,
+                       effective_on, kwargs)
+        # the class's field order: originator, then the envelope, then the data
+        new_event = events.build(event_class, {
+            "originator_id": self.id, "originator_version": version, **stamp, **kwargs})
         new_event.mutate(self)
         self._pending_events.append(new_event)
 

@@ -49,9 +49,8 @@ class Receipt(Aggregate):
         stores thousands and reads none of them back. `issue` builds the receipt from
         this same event, as a replay does."""
         return events.build(cls.Issued, {
-            "originator_topic": _TOPIC, "originator_id": write_id,
-            "originator_version": cls.INITIAL_VERSION,
-            "timestamp": cls.Issued.create_timestamp(),
+            "originator_id": write_id, "originator_version": cls.INITIAL_VERSION,
+            "timestamp": cls.Issued.create_timestamp(), "originator_topic": _TOPIC,
             "kind": kind, "fingerprint": fingerprint, "result": result,
         })
 

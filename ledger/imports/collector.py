@@ -23,11 +23,16 @@ YOUNG_THRESHOLD = 100_000
 
 @contextmanager
 def few_collections() -> Iterator[None]:
+    """Within: objects alive at entry frozen, young objects walked less often. On exit the
+    thresholds are restored, and the objects unfrozen unless some were frozen before
+    (`gc.unfreeze` cannot tell them apart: a freeze made outside is kept whole)."""
     thresholds = gc.get_threshold()
+    frozen_before = gc.get_freeze_count() > 0
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, thresholds[1], thresholds[2])
     try:
         yield
     finally:
         gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()

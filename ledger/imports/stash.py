@@ -77,5 +77,9 @@ def _unpack(packed: tuple[Any, ...]) -> DonationRow:
 
 # A file names its sponsors and amounts many times over (a donation id only once): one
 # immutable object serves every row that names the same.
-_sponsor = lru_cache(maxsize=4096)(lambda packed: UUID(bytes=packed))
 _money = lru_cache(maxsize=4096)(Money)
+
+
+@lru_cache(maxsize=4096)
+def _sponsor(packed: bytes) -> UUID:
+    return UUID(bytes=packed)

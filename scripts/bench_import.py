@@ -23,10 +23,10 @@ sponsors, batches of 1000; the command used two worker processes, as it does for
 file of 1 MiB or more on PostgreSQL):
 
          rows  import rows/s  COPY rows/s  ratio  import peak RSS  check-only peak RSS
-      100,000         16,956       73,509  0.231           66 MiB              61 MiB
-    1,000,000         20,896       77,249  0.271           73 MiB              73 MiB
+      100,000         19,104       75,815  0.252           64 MiB              60 MiB
+    1,000,000         20,640       75,873  0.272           71 MiB              71 MiB
 
-The target (≥ 0.25) is reached for the million rows (0.266 in another run that hour; the
+The target (≥ 0.25) is reached for the million rows (0.276 in another run that hour; the
 previous session's code, c7b4765, gave 0.229 in the same hour). Per donation the import
 stores two events (the donation and its receipt, which makes the id exactly-once) against
 COPY's one, by COPY too (`LedgerPostgresRecorder`, for inserts of 100 events or more).

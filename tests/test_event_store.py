@@ -26,7 +26,7 @@ from ledger.domain.fund import Fund
 from ledger.domain.money import Money
 from ledger.domain.receipt import Receipt
 from ledger.event_store import LedgerEventStore
-from ledger.imports.collector import few_collections
+from ledger.collector import few_collections
 from ledger.imports.rows import DONATION_NAMESPACE, donation_id_for
 from ledger.storage import open_ledger
 

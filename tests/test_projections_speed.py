@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ledger.projections import ReadModels
 from ledger.projections.history import data_json
-from ledger.projections.runner import collector_paused
+from ledger.collector import collector_paused
 from ledger.storage import open_ledger
 from test_projections_workload import Workload, rebuilt_tables, tables
 

@@ -12,9 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ledger.cli import main
 from ledger.cli._common import ledger_app
+from ledger.collector import few_collections
 from ledger.domain.errors import LedgerError
 from ledger.imports import COLUMNS, DonationImport, ImportRefused, Mapping
-from ledger.imports.collector import few_collections
 from ledger.imports.parallel import WorkerFailed, import_in_parallel
 from ledger.settings import Settings, get_settings
 from ledger.storage import describe

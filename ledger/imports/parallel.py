@@ -35,7 +35,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from ledger.imports.collector import few_collections
+from ledger.collector import few_collections
 from ledger.imports.importer import (
     NO_ROWS, Check, DonationImport, ImportRefused, Outcome, Progress, Share,
 )

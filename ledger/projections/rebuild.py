@@ -16,7 +16,8 @@ from typing import Any
 from eventsourcing.application import Application
 
 from ledger.projections.database import Database, Tx
-from ledger.projections.runner import BATCH_SIZE, Runner, collector_paused
+from ledger.collector import collector_paused
+from ledger.projections.runner import BATCH_SIZE, Runner
 from ledger.projections.view import View
 
 NEW = "__new"

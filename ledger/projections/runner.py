@@ -21,7 +21,6 @@ SQLite, and whenever a notification is lost, it polls every `poll_interval`.
 from __future__ import annotations
 
 import bisect
-import gc
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +34,7 @@ from psycopg import sql
 from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
 
+from ledger.collector import collector_paused
 from ledger.domain.fund import Fund
 from ledger.projections.database import Database
 from ledger.projections.view import Item, View
@@ -364,36 +364,6 @@ class Runner:
 
 def _id(item: Item) -> int:
     return item[0]
-
-
-class _CollectorPause:
-    """Pauses Python's cyclic garbage collector, process-wide, while a runner catches up.
-
-    A batch keeps thousands of decoded events alive while the fold allocates rows, and
-    the collector would keep scanning them: a sixth of a catch-up's time. What the read
-    and the fold make holds no reference cycles and is freed by reference counting; the
-    collector resumes (if it was on) when the last of nested or concurrent pauses ends."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._depth = 0
-        self._resume = False
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._depth == 0:
-                self._resume = gc.isenabled()
-                gc.disable()
-            self._depth += 1
-
-    def __exit__(self, *_: object) -> None:
-        with self._lock:
-            self._depth -= 1
-            if self._depth == 0 and self._resume:
-                gc.enable()
-
-
-collector_paused = _CollectorPause()
 
 
 def _can_subscribe(app: Application[Any]) -> bool:

@@ -156,10 +156,20 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     # Only where and why: never echo the input, which may hold personal data.
     return [
-        {"loc": [str(part) for part in e.get("loc", ())], "msg": str(e.get("msg", "")),
+        {"loc": [str(part) for part in e.get("loc", ())], "msg": _message(e),
          "type": str(e.get("type", ""))}
         for e in exc.errors()
     ]
+
+
+def _message(error: dict[str, Any]) -> str:
+    """The error's message; for a body that is not JSON, with the parser's reason (which
+    names a position or a repeated field, never a value)."""
+    message = str(error.get("msg", ""))
+    reason = (error.get("ctx") or {}).get("error")
+    if error.get("type") == "json_invalid" and isinstance(reason, str):
+        return f"{message}: {reason}"
+    return message
 
 
 def _allowed(app: FastAPI, path: str) -> list[str]:

@@ -244,3 +244,24 @@ def test_a_body_over_one_mebibyte_is_413_over_a_real_socket_declared_or_chunked(
         r = pg_api.http.post("/v1/sponsors", content=content, headers=headers)
         assert_refused(pg_api, r, before, 413)
     assert pg_api.http.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b'{"method": "cash", "method": "bank_transfer"}', "an object repeats 'method'"),
+    (b'{"amount": {"amount": "1", "currency": "VND", "currency": "EUR"}}',
+     "an object repeats 'currency'"),
+    ('{"Nguyễn Văn A": 1, "Nguyễn Văn A": 2}'.encode(), "an object repeats a key"),
+])
+def test_a_body_that_repeats_a_key_is_422_naming_only_a_field_name(world, body, reason):
+    """JSON readers disagree on which of two repeated keys counts: such a body is refused,
+    and the reason names the key only if it looks like a field name (no personal data)."""
+    api, _ = world
+    before = api.events()
+    r = api.http.post("/v1/funds/FA/donations", content=body,
+                      headers={**api.auth("treasurer"), "content-type": "application/json"})
+    assert_refused(api, r, before, 422)
+    problem = r.json()
+    assert problem["errors"][0]["type"] == "json_invalid"
+    assert reason in problem["errors"][0]["msg"] and reason in problem["detail"]
+    assert "Nguyễn" not in r.text
+

@@ -10,9 +10,11 @@ from fastapi import APIRouter, Response
 from api import resources
 from api.deps import LedgerDep, SettingsDep, TreasurerDep, VisibilityDep
 from api.models import AllocationIn, ReleaseIn
+from api.routing import LedgerRoute
 from api.writes import answer, created
 
-router = APIRouter(prefix="/v1/funds/{code}/allocations", tags=["allocations"])
+router = APIRouter(prefix="/v1/funds/{code}/allocations", tags=["allocations"],
+                   route_class=LedgerRoute)
 
 
 @router.post("", **created(resources.Allocation, "Allocate money for awards"))

@@ -12,13 +12,14 @@ from pydantic import Field
 
 from api.deps import AuditorDep, LedgerDep, ReadModelsDep, ReaderDep
 from api.resources import MoneyOut, Out
+from api.routing import LedgerRoute
 from ledger.audit.digest import Digest
 from ledger.audit.replay import replay
 from ledger.audit.verify import verify
 from ledger.domain.errors import InvalidInput
 from ledger.domain.values import iso_date
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], route_class=LedgerRoute)
 
 
 class Balance(Out):

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Response
 from api import resources
 from api.deps import LedgerDep, SettingsDep, TreasurerDep, VisibilityDep
 from api.models import AwardIn, DisbursementIn, ReturnIn, RevokeIn
+from api.routing import LedgerRoute
 from api.writes import answer, created
 
-router = APIRouter(prefix="/v1/funds/{code}/awards", tags=["awards"])
+router = APIRouter(prefix="/v1/funds/{code}/awards", tags=["awards"], route_class=LedgerRoute)
 
 
 @router.post("", **created(resources.Award, "Grant an award from an allocation"))

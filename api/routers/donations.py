@@ -10,9 +10,11 @@ from fastapi import APIRouter, Response
 from api import resources
 from api.deps import DonationsDep, LedgerDep, SettingsDep, TreasurerDep, VisibilityDep
 from api.models import DonationIn, ReverseIn
+from api.routing import LedgerRoute
 from api.writes import answer, answer_async, created
 
-router = APIRouter(prefix="/v1/funds/{code}/donations", tags=["donations"])
+router = APIRouter(prefix="/v1/funds/{code}/donations", tags=["donations"],
+                   route_class=LedgerRoute)
 
 
 @router.post("", **created(resources.Donation, "Record a donation"))

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Body, Query, Response
 from api import resources
 from api.deps import LedgerDep, ReadModelsDep, ReaderDep, SettingsDep, TreasurerDep, VisibilityDep
 from api.models import CloseIn, FundIn
+from api.routing import LedgerRoute
 from api.writes import answer, created
 from ledger.domain.errors import FundNotFound
 
-router = APIRouter(prefix="/v1/funds", tags=["funds"])
+router = APIRouter(prefix="/v1/funds", tags=["funds"], route_class=LedgerRoute)
 
 #: the largest `after` a client may send (a fund's seq never gets near it)
 MAX_SEQ = 2**62

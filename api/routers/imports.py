@@ -9,9 +9,10 @@ from pydantic import BaseModel
 
 from api import problems
 from api.deps import LedgerDep, ReadModelsDep, SettingsDep, TreasurerDep
+from api.routing import LedgerRoute
 from ledger.imports import COLUMNS, ONE_TRANSACTION, DonationImport, ImportRefused, Mapping
 
-router = APIRouter(prefix="/v1/imports", tags=["imports"])
+router = APIRouter(prefix="/v1/imports", tags=["imports"], route_class=LedgerRoute)
 
 #: errors listed in one refusal (the count says how many there were in all)
 MAX_ERRORS = 1000

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Response
 from api import resources
 from api.deps import LedgerDep, SettingsDep, TreasurerDep, VisibilityDep
 from api.models import CancelIn, PledgeIn
+from api.routing import LedgerRoute
 from api.writes import answer, created
 
-router = APIRouter(prefix="/v1/funds/{code}/pledges", tags=["pledges"])
+router = APIRouter(prefix="/v1/funds/{code}/pledges", tags=["pledges"], route_class=LedgerRoute)
 
 
 @router.post("", **created(resources.Pledge, "Record a pledge"))

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Response
 from api import resources
 from api.deps import LedgerDep, SettingsDep, SponsorReaderDep, TreasurerDep, VisibilityDep
 from api.models import SponsorIn
+from api.routing import LedgerRoute
 from api.writes import answer, created
 from ledger.domain.errors import SponsorNotFound
 
-router = APIRouter(prefix="/v1/sponsors", tags=["sponsors"])
+router = APIRouter(prefix="/v1/sponsors", tags=["sponsors"], route_class=LedgerRoute)
 
 
 @router.post("", **created(resources.Sponsor, "Register a sponsor"))

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from api.deps import LedgerDep, SponsorReaderDep
+from api.routing import LedgerRoute
 from ledger.domain.errors import SponsorNotFound
 from ledger.domain.values import iso_date
 from ledger.statements.build import build_statement
@@ -15,7 +16,7 @@ from ledger.statements.formatting import Lang
 from ledger.statements.model import Statement
 from ledger.statements.render import MEDIA_TYPES, Format, file_name, render
 
-router = APIRouter(prefix="/v1/sponsors", tags=["statements"])
+router = APIRouter(prefix="/v1/sponsors", tags=["statements"], route_class=LedgerRoute)
 
 _FILES = {
     media: {"schema": {"type": "string", "format": "binary"}}

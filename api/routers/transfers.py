@@ -9,9 +9,10 @@ from fastapi import APIRouter, Response
 from api import resources
 from api.deps import LedgerDep, SettingsDep, TreasurerDep, VisibilityDep
 from api.models import TransferIn
+from api.routing import LedgerRoute
 from api.writes import answer, created
 
-router = APIRouter(prefix="/v1/transfers", tags=["transfers"])
+router = APIRouter(prefix="/v1/transfers", tags=["transfers"], route_class=LedgerRoute)
 
 
 @router.post("", **created(resources.Transfer, "Transfer money between two funds"))

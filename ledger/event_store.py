@@ -24,6 +24,8 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
+from ledger.domain.events import bare
+
 
 class LedgerEventStore(EventStore[UUID]):
     """The library's event store, with a faster `put`."""
@@ -39,7 +41,7 @@ class LedgerEventStore(EventStore[UUID]):
         if len(notification_ids) != len(stored_events):
             raise AssertionError("the recorder answered a notification id per event")
         return [
-            Recording(event, _bare(Notification, dict(stored.__dict__, id=notification_id)))
+            Recording(event, bare(Notification, dict(stored.__dict__, id=notification_id)))
             for event, stored, notification_id in zip(domain_events, stored_events,
                                                        notification_ids, strict=True)
         ]
@@ -52,14 +54,7 @@ class LedgerEventStore(EventStore[UUID]):
         class_version = getattr(type(event), "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
-        return _bare(StoredEvent, {
+        return bare(StoredEvent, {
             "originator_id": originator_id, "originator_version": originator_version,
             "topic": get_topic(type(event)), "state": self.mapper.transcoder.encode(state),
         })
-
-
-def _bare(cls: type[Any], attributes: dict[str, Any]) -> Any:
-    """An instance of a frozen dataclass holding exactly its fields, as `attributes`."""
-    obj = object.__new__(cls)
-    object.__setattr__(obj, "__dict__", attributes)
-    return obj

@@ -166,8 +166,8 @@ def sponsor(
 def _since(books: Mapping[str, Any]) -> str:
     """The day of the sponsor's first pledge or gift (a statement of everything to date
     starts there), but no earlier than a statement may start (a ledger written before
-    effective dates were bounded may hold older ones); empty for a sponsor with neither, or only future ones (the statement's own
-    default)."""
+    effective dates were bounded may hold older ones); empty for a sponsor with neither,
+    or only future ones (the statement's own default)."""
     days = [entry[key] for book in books["funds"]
             for entries, key in ((book["pledges"], "pledged_on"),
                                  (book["donations"], "received_on"))

@@ -32,12 +32,18 @@ def build(event_class: type[E], attributes: dict[str, Any]) -> E:
                             f"{sorted(names - attributes.keys())}, unknown "
                             f"{sorted(attributes.keys() - names)}")
         attributes = {name: attributes[name] for name in order}
-    event = object.__new__(event_class)
-    object.__setattr__(event, "__dict__", attributes)
+    event = bare(event_class, attributes)
     post_init = getattr(event_class, "__post_init__", None)
     if post_init is not None:
         post_init(event)
     return event
+
+
+def bare(cls: type[E], attributes: dict[str, Any]) -> E:
+    """An instance of a frozen dataclass whose `__dict__` is `attributes`, unchecked."""
+    obj = object.__new__(cls)
+    object.__setattr__(obj, "__dict__", attributes)
+    return obj
 
 
 @cache

@@ -185,7 +185,7 @@ class Fund(Aggregate):
             "purpose": purpose or "",
             "restricted": restricted,
         }
-        stamp = _stamp(chain.GENESIS, fund_id, 1, "Opened", actor, opened_on.isoformat(), data)
+        stamp = _stamp(chain.GENESIS, fund_id, 1, "Opened", actor, opened_on, data)
         return cls._create(cls.Opened, id=fund_id, **stamp, **data)
 
     @event(Opened)
@@ -715,9 +715,9 @@ class Fund(Aggregate):
         if field is not None:
             self._require_turnover(kwargs[field])
         version = self.version + 1
-        actor, effective_on = kwargs.pop("actor"), kwargs.pop("effective_on")
-        stamp = _stamp(self.last_hash, self.id, version, event_class.__name__, actor,
-                       effective_on, kwargs)
+        actor, on = kwargs.pop("actor"), kwargs.pop("on")
+        stamp = _stamp(self.last_hash, self.id, version, event_class.__name__, actor, on,
+                       kwargs)
         # the class's field order: originator, then the envelope, then the data
         new_event = events.build(event_class, {
             "originator_id": self.id, "originator_version": version, **stamp, **kwargs})
@@ -725,7 +725,7 @@ class Fund(Aggregate):
         self._pending_events.append(new_event)
 
     def _emit(self, event_class: Any, actor: str, on: date, **data: Any) -> None:
-        self.trigger_event(event_class, actor=actor, effective_on=on.isoformat(), **data)
+        self.trigger_event(event_class, actor=actor, on=on, **data)
 
     def _require_turnover(self, minor: int) -> None:
         if self.turnover + minor > MAX_TURNOVER_MINOR:
@@ -769,13 +769,13 @@ def _stamp(
     seq: int,
     event_type: str,
     actor: str,
-    effective_on: str,
+    on: date,
     data: dict[str, Any],
 ) -> dict[str, Any]:
     """The envelope of an event: recorded time, actor, effective date and chain link."""
     values.text("actor", actor, max_len=200)
-    values.effective_date(DATE_FIELD.get(event_type, "effective_on"),
-                          date.fromisoformat(effective_on))
+    values.effective_date(DATE_FIELD.get(event_type, "effective_on"), on)
+    effective_on = on.isoformat()
     recorded_at = Fund.Event.create_timestamp()
     return {
         "timestamp": recorded_at,

@@ -12,7 +12,6 @@ already recorded are counted, not sent, so a re-run after a crash finishes the r
 from __future__ import annotations
 
 import sys
-
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field

@@ -26,8 +26,9 @@ file of 1 MiB or more on PostgreSQL):
       100,000         19,104       75,815  0.252           64 MiB              60 MiB
     1,000,000         20,640       75,873  0.272           71 MiB              71 MiB
 
-The target (≥ 0.25) is reached for the million rows (0.276 in another run that hour; the
-previous session's code, c7b4765, gave 0.229 in the same hour). Per donation the import
+The target (≥ 0.25) is reached for the million rows (0.276 in another run that hour, and
+0.250-0.295 in three later runs on a noisier machine; the previous session's code,
+c7b4765, gave 0.229 in the same hour as the table). Per donation the import
 stores two events (the donation and its receipt, which makes the id exactly-once) against
 COPY's one, by COPY too (`LedgerPostgresRecorder`, for inserts of 100 events or more).
 Two workers and PostgreSQL share the two cores, so what limits it is the Python per row:

@@ -117,6 +117,8 @@ class Ledger(Application[UUID]):
         #: called with the recordings of each save once it has committed (the read models'
         #: runner in this process applies a write at once instead of waiting to be told)
         self.listeners: list[Callable[[list[Any]], None]] = []
+        self._writing = 0
+        self._writing_lock = threading.Lock()
 
     def construct_transcoder(self) -> Transcoder:
         """The library's JSON transcoding, written by orjson where it writes the same JSON."""
@@ -154,10 +156,22 @@ class Ledger(Application[UUID]):
             else:
                 rest.append(obj)
         processing_event.collect_events(*rest, **kwargs)
-        recordings = self._record(processing_event)
-        self._take_snapshots(processing_event)
-        self._notify(recordings)
+        with self._writing_lock:
+            self._writing += 1
+        try:
+            recordings = self._record(processing_event)
+            self._take_snapshots(processing_event)
+            self._notify(recordings)
+        finally:
+            with self._writing_lock:
+                self._writing -= 1
         return recordings
+
+    @property
+    def writing(self) -> int:
+        """How many saves of this process are under way (stored or not yet, listeners not
+        yet told)."""
+        return self._writing
 
     def _notify(self, recordings: list[Any]) -> None:
         for listener in list(self.listeners):

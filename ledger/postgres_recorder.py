@@ -3,8 +3,10 @@
 eventsourcing 9.5.6 inserts through psycopg's pipeline mode, whose client-side machinery
 costs more than the database work of a small transaction. This recorder sends the same
 statements as one simple query: begin, set the finite lock timeout, take the EXCLUSIVE
-table lock (so notification ids are committed in the order they are issued), notify
-subscribers, insert the events returning their notification ids, commit. The values are
+table lock (so notification ids are committed in the order they are issued), insert the
+events returning their notification ids, notify subscribers with the last of those ids as
+the payload (so that a listener which has those events already need not read them back),
+commit. The values are
 rendered as SQL literals by psycopg itself (text and uuid) or as hex (bytea, integers), so
 nothing a client sends can change the statement. Everything else — tables, selects,
 subscriptions — is the library's. It passes the library's own recorder test cases
@@ -44,14 +46,21 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "table": Identifier(self.events_table_name),
             "channel": Identifier(self.channel_name),
         }
-        #: begin, lock and notify: the start of every insert's transaction
+        #: begin, lock and notify: the start of a COPY's transaction (a notification
+        #: without the ids, whose listeners then look for themselves)
         self._copy_head = SQL(
             "BEGIN; SET LOCAL lock_timeout = {timeout}; "
             "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; NOTIFY {channel}"
         ).format(**names)
-        self._head = SQL("{begin}; INSERT INTO {schema}.{table} "
-                         "(originator_id, originator_version, topic, state) VALUES ").format(
-            begin=self._copy_head, **names)
+        self._head = SQL(
+            "BEGIN; SET LOCAL lock_timeout = {timeout}; "
+            "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; INSERT INTO {schema}.{table} "
+            "(originator_id, originator_version, topic, state) VALUES ").format(**names)
+        #: the end of a small insert: its ids, then a notification that carries the last
+        #: of them (a listener that has seen that id already need not look)
+        self._tail = SQL(" RETURNING notification_id; SELECT pg_notify({channel}, "
+                         "lastval()::text); COMMIT").format(
+            channel=Literal(self.channel_name))
         self._copy = SQL(
             "COPY {schema}.{table} (originator_id, originator_version, topic, state) "
             "FROM STDIN (FORMAT BINARY)"
@@ -64,6 +73,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "WHERE originator_id = ANY(%s) AND originator_version = 1"
         ).format(schema=Identifier(datastore.schema), table=Identifier(self.events_table_name))
         self._rendered_head: bytes | None = None
+        self._rendered_tail = b""
         self._topics: dict[str, bytes] = {}
 
     def _literal(self, conn: Connection[Any], text: str) -> bytes:
@@ -148,14 +158,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                     msg = "the ledger needs standard_conforming_strings = on"
                     raise RuntimeError(msg)
                 self._rendered_head = self._head.as_bytes(conn)
+                self._rendered_tail = self._tail.as_bytes(conn)
             query = (self._rendered_head
                      + b",".join(self._row(conn, e) for e in stored_events)
-                     + b" RETURNING notification_id; COMMIT")
+                     + self._rendered_tail)
             try:
                 curs.execute(query, prepare=False)
                 notification_ids: list[int] = []
                 while True:
-                    if curs.description is not None:
+                    if curs.description is not None \
+                            and curs.description[0].name == "notification_id":
                         notification_ids = [row["notification_id"] for row in curs.fetchall()]
                     if not curs.nextset():
                         break

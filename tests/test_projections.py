@@ -231,6 +231,80 @@ def test_on_postgresql_a_notification_wakes_the_runner_long_before_its_next_poll
         app.close()
 
 
+@pytest.mark.postgres
+def test_a_writes_notification_carries_its_last_notification_id(pg_settings):
+    import psycopg
+    from psycopg import sql
+
+    app = open_ledger(pg_settings)
+    try:
+        with psycopg.connect(pg_settings.database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("LISTEN {}").format(
+                sql.Identifier(app.recorder.channel_name)))
+            written = app.open_fund("PAY", "Payload", actor="t")
+            payloads = [n.payload for n in conn.notifies(timeout=2, stop_after=1)]
+    finally:
+        app.close()
+    assert payloads == [str(written.position)]
+
+
+@pytest.mark.postgres
+def test_a_listening_runner_applies_its_own_writes_without_reading_them_back(pg_settings):
+    app = open_ledger(pg_settings)
+    models = ReadModels(app, pg_settings, poll_interval=30)
+    models.start()
+    runner = models.runner
+    asked = []
+    top = runner.top
+    runner.top = lambda: asked.append(1) or top()  # counts, and asks the store as ever
+    try:
+        deadline = time.monotonic() + 5
+        while not runner._listening:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        asked.clear()
+        app.open_fund("OWN", "Own writes", actor="t")
+        sponsor = UUID(app.register_sponsor("Bank", "organization", actor="t").result["id"])
+        for day in range(1, 29):
+            written = app.record_donation("OWN", sponsor, vnd(1000), method="cash",
+                                          received_on=date(2025, 2, day), actor="t")
+            assert models.wait_for(written.position, timeout=10)
+        assert models.fund("OWN")["counts"]["donations"] == 28
+    finally:
+        models.stop()
+        app.close()
+    # each write is offered (its notification announces nothing new): the store is asked
+    # for its top only now and then (a step can race a notification), not per write
+    assert len(asked) < 10
+
+
+def test_a_runner_whose_views_another_runner_moved_applies_each_event_once(durable_settings):
+    app = open_ledger(durable_settings)
+    mine = ReadModels(app, durable_settings, batch_size=50)
+    other = ReadModels(app, durable_settings, batch_size=50)  # another process's runner
+    try:
+        work = Workload(app, "moved")
+        rng = random.Random(5)
+        for _ in range(40):
+            work.random_step(rng)
+        mine.catch_up()  # mine knows where the views are
+        for _ in range(40):
+            work.random_step(rng)
+        other.catch_up()  # and other moves them on, unknown to mine
+        for _ in range(40):
+            work.random_step(rng)
+        while mine.runner.step():  # (no catch_up: that would ask where the views are)
+            pass
+        assert mine.runner.lowest_known() == mine.runner.top()
+        assert tables(mine) == rebuilt_tables(mine)
+        for code in work.codes:
+            assert mine.history(code, limit=10**9) == app.history(code)
+    finally:
+        other.stop()
+        mine.stop()
+        app.close()
+
+
 def test_the_cli_rebuilds_a_view_and_reports_status(sqlite_settings, monkeypatch):
     monkeypatch.setenv("LEDGER_SQLITE_PATH", str(sqlite_settings.sqlite_path))
     monkeypatch.delenv("LEDGER_DATABASE_URL", raising=False)

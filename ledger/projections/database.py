@@ -8,7 +8,10 @@ Views write SQL once, with `?` placeholders; `Tx` turns them into `%s` for Postg
 their tracking rows (PostgreSQL `FOR UPDATE`, in one order; SQLite `BEGIN IMMEDIATE`)
 and hands back their positions, so two runners of one view serialise and neither applies
 an event twice. On PostgreSQL it costs few round trips: BEGIN goes with the locks, and
-the runner's small writes and position updates go with COMMIT (`defer`).
+the runner's small writes and position updates go with COMMIT (`defer`). A runner that
+knows the positions may say so (`expected`): BEGIN and the locks then go with the views'
+first reads, and the transaction stops there (`PositionsMoved`) if the positions the
+locks found are not the expected ones.
 An in-memory ledger gets its views in a temporary SQLite file (for tests and demos).
 """
 
@@ -42,20 +45,45 @@ TRACKING_DDL = (
 )
 
 
+class PositionsMoved(Exception):
+    """The tracking positions a transaction expected are not the ones stored."""
+
+
 class Tx:
     """A cursor in one transaction, speaking `?` placeholders on both databases."""
 
     def __init__(
         self, cursor: Any, postgres: bool, staged: set[str] | None = None, *,
         deferred: list[tuple[str, Sequence[Any]]] | None = None,
+        begin: tuple[str, dict[str, int]] | None = None,
     ) -> None:
-        self.cursor = cursor
+        self._cursor = cursor
+        #: BEGIN's locking SELECT and the positions it must find, not sent yet
+        #: (PostgreSQL): it goes with the first reads, or alone before anything else
+        self._begin = begin
         self.postgres = postgres
         #: the staging tables this connection has made (PostgreSQL)
         self.staged = staged if staged is not None else set()
         #: writes held back to go with COMMIT, all in one round trip (the runner's
         #: transactions on PostgreSQL, whose views read nothing they wrote); None: at once
         self.deferred = deferred
+
+    @property
+    def cursor(self) -> Any:
+        """The transaction's cursor (the transaction begun on it)."""
+        if self._begin is not None:
+            self.begin()
+        return self._cursor
+
+    def begin(self) -> None:
+        """Sends BEGIN and the locks, if they have not gone yet, and checks the positions."""
+        if self._begin is None:
+            return
+        lock, expected = self._begin
+        self._begin = None
+        self._cursor.execute(f"BEGIN; {lock}")
+        self._cursor.nextset()
+        _check(dict(self._cursor.fetchall()), expected)
 
     def _write(self, sql: str, params: Sequence[Any]) -> None:
         if self.deferred is None:
@@ -132,7 +160,8 @@ class Tx:
         self, requests: Sequence[tuple[str, Sequence[str], Sequence[str], Sequence[Any]]],
     ) -> list[list[tuple[Any, ...]]]:
         """`select_in` for each (table, columns, by, values); on PostgreSQL all in one
-        round trip (pipelined, a cursor each)."""
+        round trip (pipelined, a cursor each), with BEGIN and the locks if they have not
+        gone yet."""
         if not self.postgres or not requests:
             return [self._select_in_sqlite(*request) for request in requests]
         statements = []
@@ -144,16 +173,23 @@ class Tx:
                 f"SELECT {select} FROM {table} t JOIN unnest({unnest}) AS k({', '.join(by)})"
                 f" ON {match}", [list(column) for column in zip(*values)],
             ))
-        if len(statements) == 1:
-            self.cursor.execute(*statements[0])
-            return [list(self.cursor.fetchall())]
-        conn = self.cursor.connection
+        begin, self._begin = self._begin, None
+        if len(statements) == 1 and begin is None:
+            self._cursor.execute(*statements[0])
+            return [list(self._cursor.fetchall())]
+        conn = self._cursor.connection
         cursors = [conn.cursor() for _ in statements]
         try:
             with conn.pipeline():
+                if begin is not None:  # BEGIN and the locks go first, in the same trip
+                    self._cursor.execute("BEGIN")
+                    cursors.append(conn.cursor())
+                    cursors[-1].execute(begin[0])
                 for cursor, statement in zip(cursors, statements):
                     cursor.execute(*statement)
-            return [list(cursor.fetchall()) for cursor in cursors]
+            if begin is not None:
+                _check(dict(cursors[-1].fetchall()), begin[1])
+            return [list(cursor.fetchall()) for cursor in cursors[:len(statements)]]
         finally:
             for cursor in cursors:
                 cursor.close()
@@ -282,11 +318,14 @@ class Database:
     @contextmanager
     def tracked_all(
         self, views: Sequence[str], *, defer: bool = False,
+        expected: dict[str, int] | None = None,
     ) -> Iterator[tuple[Tx, dict[str, int]]]:
         """A transaction holding the tracking rows of these views (locked in one order,
         so that runners cannot deadlock), with their positions. With `defer`, small writes
         on PostgreSQL wait for the commit and go with it in one round trip: only for
-        transactions that never read what they wrote."""
+        transactions that never read what they wrote. With the `expected` positions, on
+        PostgreSQL, the locks go with the first reads, and PositionsMoved (all rolled
+        back) says the stored positions were others."""
         if not self.postgres:
             with self.transaction(immediate=True) as tx:
                 found = dict(tx.all(
@@ -300,13 +339,20 @@ class Database:
             try:
                 # BEGIN and the row locks in one round trip (literal SQL: a statement
                 # with parameters cannot share one)
-                cur.execute("BEGIN; SELECT view, position FROM projection_tracking"
-                            f" WHERE view IN ({names}) ORDER BY view FOR UPDATE")
-                cur.nextset()
-                found = dict(cur.fetchall())
-                tx = Tx(cur, True, self._staged.setdefault(id(conn), set()),
-                        deferred=[] if defer else None)
-                yield tx, self._positions_of(tx, views, found)
+                lock = ("SELECT view, position FROM projection_tracking"
+                        f" WHERE view IN ({names}) ORDER BY view FOR UPDATE")
+                staged = self._staged.setdefault(id(conn), set())
+                if expected is not None:
+                    tx = Tx(cur, True, staged, deferred=[] if defer else None,
+                            begin=(lock, dict(expected)))
+                    yield tx, dict(expected)
+                    tx.begin()  # (when nothing was read)
+                else:
+                    cur.execute(f"BEGIN; {lock}")
+                    cur.nextset()
+                    found = dict(cur.fetchall())
+                    tx = Tx(cur, True, staged, deferred=[] if defer else None)
+                    yield tx, self._positions_of(tx, views, found)
                 if tx.deferred:
                     with conn.pipeline():
                         for statement in tx.deferred:
@@ -354,3 +400,8 @@ class Database:
                 pass
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
+
+
+def _check(found: dict[str, Any], expected: dict[str, int]) -> None:
+    if any(v not in found or int(found[v]) != p for v, p in expected.items()):
+        raise PositionsMoved(f"expected {expected}, found {found}")

@@ -13,9 +13,13 @@ move to that highest id: other aggregates' events (receipts, sponsors) are never
 
 Waking: the ledger in this process hands the runner each write it has committed (`offer`,
 one of the `Ledger`'s listeners); when those notifications follow on from the views'
-positions, the next step applies them at once without reading them back. Writes of other
-processes wake it through the library's subscription (LISTEN/NOTIFY) on PostgreSQL; on
-SQLite, and whenever a notification is lost, it polls every `poll_interval`.
+positions, the next step applies them at once without reading them back. A step that
+finds nothing offered while this process's ledger is saving waits briefly for that offer
+(its NOTIFY can arrive first). Writes of other processes wake it through LISTEN/NOTIFY on
+PostgreSQL: a notification carries the last notification id of its write, so one that
+announces nothing beyond what the runner has applied or been offered neither wakes it nor
+sends it to read the store. On SQLite, and whenever a notification may have been lost
+(the listening connection broke, or a quiet `poll_interval` passed), it asks the store.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.collector import collector_paused
 from ledger.domain.fund import Fund
-from ledger.projections.database import Database
+from ledger.projections.database import Database, PositionsMoved
 from ledger.projections.view import Item, View
 
 log = structlog.get_logger("ledger.projections")
@@ -62,6 +66,9 @@ BATCH_SIZE = 5000
 #: up to this many events, the views behind share one transaction (on PostgreSQL; on
 #: SQLite always): a live write's batch is round trips, not work
 FEW_EVENTS = 100
+#: seconds a step waits for the offer of a write this process's ledger is saving, before
+#: it reads from the store instead
+OFFER_WAIT = 0.02
 
 
 class Runner:
@@ -99,6 +106,15 @@ class Runner:
         #: notifications this process's ledger committed, by id, not yet applied
         self._offered: dict[int, Any] = {}
         self._offered_lock = threading.Lock()
+        self._offer_made = threading.Condition(self._offered_lock)
+        #: the highest notification id offered or applied (a NOTIFY up to it is old news)
+        self._seen = 0
+        #: whether a LISTEN is in place, so that every write (of any process) is announced
+        self._listening = False
+        #: the highest notification id a NOTIFY announced
+        self._announced = 0
+        #: whether something may be stored that no announced id tells of: ask the store
+        self._unannounced = True
         #: whether `known` must be read from the database again before it is trusted
         self._resync = True
 
@@ -155,9 +171,45 @@ class Runner:
             offered = self._offered
             for recording in recordings:
                 offered[recording.notification.id] = recording.notification
+                self._seen = max(self._seen, recording.notification.id)
             if len(offered) > 4 * self.batch_size:
                 offered.clear()  # far behind: the store has them
+            self._offer_made.notify_all()
         self.wake.set()
+
+    def _await_offer(self, low: int) -> bool:
+        """Waits (at most `OFFER_WAIT`) while this process's ledger is saving, for the
+        offer of the notification after `low`; whether it came."""
+        if not getattr(self.app, "writing", 0):
+            return False
+        deadline = time.monotonic() + OFFER_WAIT
+        with self._offer_made:
+            while low + 1 not in self._offered:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self.app.writing or self._stopping.is_set():
+                    return False
+                self._offer_made.wait(min(remaining, 0.002))
+            return True
+
+    def _nothing_announced(self, low: int) -> bool:
+        """Whether every write since the views reached `low` would have been announced,
+        and none was (so the store need not be asked)."""
+        if not self._listening or self._unannounced:
+            self._unannounced = False
+            return False
+        return self._announced <= low
+
+    def _heard(self, payload: str) -> None:
+        """A NOTIFY: wakes the runner if it announces a write beyond what it has."""
+        try:
+            announced = int(payload)
+        except ValueError:  # a notification without the ids (a COPY's, another client's)
+            self._unannounced = True
+            self.wake.set()
+            return
+        self._announced = max(self._announced, announced)
+        if announced > self._seen:
+            self.wake.set()
 
     def _take_offered(self, low: int) -> tuple[Batch, int] | None:
         """The offered notifications right after `low` with no id missing between (every
@@ -194,11 +246,15 @@ class Runner:
         low = min(positions.values())
         ahead, self._ahead = self._ahead, None
         taken = self._take_offered(low)
+        if taken is None and ahead is None and self._await_offer(low):
+            taken = self._take_offered(low)
         if taken is not None:
             batch, end = taken
         elif ahead is not None and ahead[0] == low:
             batch, end = ahead[1].result()
         else:
+            if self._nothing_announced(low):
+                return 0
             top = self.top()
             if low >= top:
                 return 0
@@ -226,6 +282,7 @@ class Runner:
             raise
         if any(self.known.get(v.tracking, 0) < end for v in behind):
             self._resync = True  # a view did not get there: ask the database where it is
+        self._seen = max(self._seen, end)
         if self.on_progress:
             self.on_progress()
         return end - low
@@ -246,8 +303,23 @@ class Runner:
 
     def process_together(self, views: Sequence[View], batch: Batch, low: int, end: int) -> None:
         """Applies the batch's events after each view's position, and moves the
-        positions to `end`, all in one transaction."""
-        with self.db.tracked_all([v.tracking for v in views], defer=True) as (tx, positions):
+        positions to `end`, all in one transaction. When this runner knows the positions,
+        their locks go with the views' first reads (one round trip fewer); if another
+        runner has moved them meanwhile, the transaction is rolled back and done again."""
+        names = [v.tracking for v in views]
+        if not self._resync and all(n in self.known for n in names):
+            try:
+                self._process_together(views, batch, low, end,
+                                       {n: self.known[n] for n in names})
+                return
+            except PositionsMoved:
+                self._resync = True
+        self._process_together(views, batch, low, end, None)
+
+    def _process_together(self, views: Sequence[View], batch: Batch, low: int, end: int,
+                          expected: dict[str, int] | None) -> None:
+        with self.db.tracked_all([v.tracking for v in views], defer=True,
+                                 expected=expected) as (tx, positions):
             moved = []
             for view in views:
                 position = positions[view.tracking]
@@ -274,6 +346,7 @@ class Runner:
     def catch_up(self) -> None:
         """Processes batches until every view is current."""
         self._resync = True
+        self._unannounced = True
         with collector_paused:
             while self.step():
                 pass
@@ -341,25 +414,33 @@ class Runner:
                 continue
             failures = 0
             if not advanced and not self.wake.wait(self.poll_interval):
-                self._resync = True  # a quiet spell: another process may have moved them
+                # a quiet spell: another process may have moved them, or written unheard
+                self._resync = True
+                self._unannounced = True
 
     def _listen(self) -> None:
-        """Sets `wake` at each write's NOTIFY (other processes' writes too): a plain
-        LISTEN, not the library's subscription, which would read every new event back
-        only to be told that something changed. A lost connection only delays the runner
-        until its next poll."""
+        """Hears each write's NOTIFY (other processes' writes too) and wakes the runner for
+        those it has not seen: a plain LISTEN, not the library's subscription, which would
+        read every new event back only to be told that something changed. While the
+        connection is lost the runner asks the store at each step, and polls."""
         channel = sql.SQL("LISTEN {}").format(sql.Identifier(self.app.recorder.channel_name))
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self.db.url, autocommit=True, connect_timeout=10) as conn:
                     conn.execute(channel)
-                    self.wake.set()  # what was written while nobody listened
+                    self._listening = True
+                    self._unannounced = True  # what was written while nobody listened
+                    self.wake.set()
                     while not self._stopping.is_set():
-                        for _ in conn.notifies(timeout=0.1):
-                            self.wake.set()
+                        for notify in conn.notifies(timeout=0.1):
+                            self._heard(notify.payload)
             except Exception:  # noqa: BLE001
+                self._listening = False
+                self._unannounced = True
                 log.warning("projection subscription lost; polling until it is back")
                 self._stopping.wait(1.0)
+            finally:
+                self._listening = False
 
 
 def _id(item: Item) -> int:

@@ -117,8 +117,10 @@ class Ledger(Application[UUID]):
         #: called with the recordings of each save once it has committed (the read models'
         #: runner in this process applies a write at once instead of waiting to be told)
         self.listeners: list[Callable[[list[Any]], None]] = []
+        #: notified each time a save ends (stored or not), after its listeners were told
+        self.save_ended = threading.Condition()
         self._writing = 0
-        self._writing_lock = threading.Lock()
+        self._saves_ended = 0
 
     def construct_transcoder(self) -> Transcoder:
         """The library's JSON transcoding, written by orjson where it writes the same JSON."""
@@ -156,15 +158,17 @@ class Ledger(Application[UUID]):
             else:
                 rest.append(obj)
         processing_event.collect_events(*rest, **kwargs)
-        with self._writing_lock:
+        with self.save_ended:
             self._writing += 1
         try:
             recordings = self._record(processing_event)
             self._take_snapshots(processing_event)
             self._notify(recordings)
         finally:
-            with self._writing_lock:
+            with self.save_ended:
                 self._writing -= 1
+                self._saves_ended += 1
+                self.save_ended.notify_all()
         return recordings
 
     @property
@@ -172,6 +176,11 @@ class Ledger(Application[UUID]):
         """How many saves of this process are under way (stored or not yet, listeners not
         yet told)."""
         return self._writing
+
+    @property
+    def saves_ended(self) -> int:
+        """How many saves of this process have ended (stored or not)."""
+        return self._saves_ended
 
     def _notify(self, recordings: list[Any]) -> None:
         for listener in list(self.listeners):

@@ -106,7 +106,6 @@ class Runner:
         #: notifications this process's ledger committed, by id, not yet applied
         self._offered: dict[int, Any] = {}
         self._offered_lock = threading.Lock()
-        self._offer_made = threading.Condition(self._offered_lock)
         #: the highest notification id offered or applied (a NOTIFY up to it is old news)
         self._seen = 0
         #: whether a LISTEN is in place, so that every write (of any process) is announced
@@ -174,22 +173,23 @@ class Runner:
                 self._seen = max(self._seen, recording.notification.id)
             if len(offered) > 4 * self.batch_size:
                 offered.clear()  # far behind: the store has them
-            self._offer_made.notify_all()
         self.wake.set()
 
     def _await_offer(self, low: int) -> bool:
-        """Waits (at most `OFFER_WAIT`) while this process's ledger is saving, for the
-        offer of the notification after `low`; whether it came."""
-        if not getattr(self.app, "writing", 0):
+        """Waits (at most `OFFER_WAIT`) for the offer of the notification after `low`
+        while the saves this process's ledger has under way end; whether it came."""
+        ended = getattr(self.app, "save_ended", None)
+        if ended is None:
             return False
-        deadline = time.monotonic() + OFFER_WAIT
-        with self._offer_made:
-            while low + 1 not in self._offered:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self.app.writing or self._stopping.is_set():
-                    return False
-                self._offer_made.wait(min(remaining, 0.002))
-            return True
+        offered = self._offered
+        with ended:
+            under_way, before = self.app.writing, self.app.saves_ended
+            if not under_way:
+                return False
+            # a save's listeners (this runner's `offer`) are told before it ends
+            ended.wait_for(lambda: low + 1 in offered
+                           or self.app.saves_ended - before >= under_way, OFFER_WAIT)
+        return low + 1 in offered
 
     def _nothing_announced(self, low: int) -> bool:
         """Whether every write since the views reached `low` would have been announced,

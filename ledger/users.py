@@ -24,7 +24,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 from uuid import UUID
@@ -435,11 +435,14 @@ LOOKUP_CONNECTION = "ledger key lookup"
 
 @dataclass
 class _LoopConnection:
-    """An event loop's connection for key lookups, and the lock its opening takes."""
+    """An event loop's connection for key lookups, the lock its opening takes, and the
+    lookups asked for since the last one was sent (key hash → the askers' futures)."""
 
     loop: Any
     lock: Any
     conn: Any = None
+    asked: dict[str, list[Any]] = field(default_factory=dict)
+    asking: Any = None  # the task sending them
 
 
 class PostgresUsers(_Sessions):
@@ -458,6 +461,9 @@ class PostgresUsers(_Sessions):
                                     kwargs={"autocommit": True})
         self._authenticate = self._sql(
             f"SELECT {_COLUMNS} FROM {{table}} WHERE key_hash = %s AND revoked_at IS NULL")
+        self._authenticate_each = self._sql(
+            f"SELECT {_COLUMNS}, key_hash FROM {{table}} "
+            "WHERE key_hash = ANY(%s) AND revoked_at IS NULL")
         #: a connection for each event loop that authenticates (a server has one): the
         #: loop's requests share it, psycopg queueing their lookups
         self._loop_connections: dict[int, _LoopConnection] = {}
@@ -518,27 +524,62 @@ class PostgresUsers(_Sessions):
         return _user(row) if row else None
 
     async def authenticate_async(self, key: str) -> User | None:
+        """The user holding this key now. Requests of one event loop share its lookups:
+        the keys asked for while a lookup is under way go together in the next one, so
+        each key is looked up by a query sent after it was asked for (a revoked key
+        stops working at once) and a busy server asks once for many requests."""
+        import asyncio
+
+        if not well_formed(key):
+            return None
+        loop = asyncio.get_running_loop()
+        held = self._loop_connections.get(id(loop))
+        if held is None or held.loop is not loop:
+            held = await self._loop_connection()
+        future = loop.create_future()
+        held.asked.setdefault(key_hash(key), []).append(future)
+        if held.asking is None or held.asking.done():
+            held.asking = loop.create_task(self._look_up(held))
+        return await future
+
+    async def _look_up(self, held: _LoopConnection) -> None:
+        """Sends the lookups asked for, round after round, until none waits."""
+        while held.asked:
+            asked, held.asked = held.asked, {}
+            try:
+                rows = await self._select_keys(held, list(asked))
+            except BaseException as e:  # noqa: BLE001 - every asker hears it
+                for futures in asked.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(e)
+                if not isinstance(e, Exception):
+                    raise
+                continue
+            users = {row[-1]: _user(row[:-1]) for row in rows}
+            for digest, futures in asked.items():
+                for future in futures:
+                    if not future.done():  # (its request may have gone)
+                        future.set_result(users.get(digest))
+
+    async def _select_keys(self, held: _LoopConnection, digests: list[str]) -> list[tuple]:
         import asyncio
 
         import psycopg
 
-        if not well_formed(key):
-            return None
-        held = await self._loop_connection()
-        conn = held.conn
+        conn = (await self._loop_connection()).conn
         try:
             async with asyncio.timeout(LOOKUP_TIMEOUT):
-                cursor = await conn.execute(self._authenticate, (key_hash(key),))
-                row = await cursor.fetchone()
+                cursor = await conn.execute(self._authenticate_each, (digests,))
+                return await cursor.fetchall()
         except (psycopg.OperationalError, psycopg.InterfaceError, TimeoutError) as e:
-            if held.conn is conn:  # the next request connects again
+            if held.conn is conn:  # the next lookup connects again
                 held.conn = None
             with suppress(Exception):
                 await conn.close()
             if isinstance(e, TimeoutError):
                 raise psycopg.OperationalError("the key lookup timed out") from e
             raise
-        return _user(row) if row else None
 
     async def _loop_connection(self) -> _LoopConnection:
         """This event loop's connection, opened by the first request that needs it (the

@@ -18,6 +18,7 @@ import api.routers
 from api import problems
 from api.middleware import AccessLog, BodyLimit
 from api.runtime import Runtime
+from ledger.collector import settle_server
 from ledger.logging import configure as configure_logging
 from ledger.settings import Settings, get_settings
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, *, start_read_models: bool = Tr
         # anyio's default of 40 threads would queue requests behind those waits.
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         runtime.open()
+        settle_server()
         try:
             yield
         finally:

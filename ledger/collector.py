@@ -14,6 +14,9 @@ ledger, the web modules). Two ways to hold it back:
   (`gc.freeze`), and the young ones walked only every 100,000 allocations. This cut the
   import's time per row by about a tenth (`scripts/bench_import.py`); cycles are still
   collected, later, so memory stays flat through an import of any length.
+- `settle_server`, once a server has started: the same, for the rest of the process. Every
+  collection of the old objects walked the whole server (the library, FastAPI's routes and
+  models, the ledger): pauses that every request in flight waited out.
 """
 
 from __future__ import annotations
@@ -42,6 +45,24 @@ def few_collections() -> Iterator[None]:
         gc.set_threshold(*thresholds)
         if not frozen_before:
             gc.unfreeze()
+
+
+_settled = False
+
+
+def settle_server() -> None:
+    """Once per process, when a server has opened what it keeps for its lifetime: cyclic
+    garbage collected, every object alive then frozen (out of the collector's sight), and
+    young objects walked every `YOUNG_THRESHOLD` allocations. (Once: a test process starts
+    many apps, and each freeze would keep all that was alive for good.)"""
+    global _settled
+    if _settled:
+        return
+    _settled = True
+    gc.collect()
+    gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(YOUNG_THRESHOLD, thresholds[1], thresholds[2])
 
 
 class _CollectorPause:

@@ -26,7 +26,7 @@ from ledger.domain.fund import Fund
 from ledger.domain.money import Money
 from ledger.domain.receipt import Receipt
 from ledger.event_store import LedgerEventStore
-from ledger.collector import few_collections
+from ledger.collector import YOUNG_THRESHOLD, few_collections, settle_server
 from ledger.imports.rows import DONATION_NAMESPACE, donation_id_for
 from ledger.storage import open_ledger
 
@@ -181,3 +181,21 @@ def test_few_collections_restores_the_collector():
         assert gc.get_threshold() == before and gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_a_started_server_settles_the_collector_once(sqlite_settings, monkeypatch):
+    from ledger import collector
+    from test_api_support import TestClient, create_app
+
+    monkeypatch.setattr(collector, "_settled", False)  # as in a process just started
+    thresholds = gc.get_threshold()
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(sqlite_settings)) as client:  # its lifespan runs
+            assert client.get("/healthz").status_code == 200
+            assert gc.get_threshold()[0] == YOUNG_THRESHOLD and gc.get_freeze_count() > 0
+            frozen = gc.get_freeze_count()
+            settle_server()  # once per process: nothing more is frozen
+            assert gc.get_freeze_count() == frozen
+    finally:
+        gc.set_threshold(*thresholds)

@@ -3,7 +3,7 @@
 Bulk work allocates a few dozen objects per event or row and frees nearly all of them by
 reference counting; the collector would still walk the young objects every 700
 allocations and, every hundred such walks, every object of the process (the library, the
-ledger, the web modules). Two ways to hold it back:
+ledger, the web modules). Three ways to hold it back:
 
 - `collector_paused`, while a projection runner catches up (a server's threads share
   it, so nested and concurrent pauses are counted): off altogether. A batch keeps
@@ -35,10 +35,9 @@ def few_collections() -> Iterator[None]:
     """Within: objects alive at entry frozen, young objects walked less often. On exit the
     thresholds are restored, and the objects unfrozen unless some were frozen before
     (`gc.unfreeze` cannot tell them apart: a freeze made outside is kept whole)."""
-    thresholds = gc.get_threshold()
     frozen_before = gc.get_freeze_count() > 0
     gc.freeze()
-    gc.set_threshold(YOUNG_THRESHOLD, thresholds[1], thresholds[2])
+    thresholds = _walk_young_less()
     try:
         yield
     finally:
@@ -61,8 +60,14 @@ def settle_server() -> None:
     _settled = True
     gc.collect()
     gc.freeze()
+    _walk_young_less()
+
+
+def _walk_young_less() -> tuple[int, int, int]:
+    """Young objects walked every `YOUNG_THRESHOLD` allocations; the thresholds before."""
     thresholds = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, thresholds[1], thresholds[2])
+    return thresholds
 
 
 class _CollectorPause:

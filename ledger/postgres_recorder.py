@@ -6,9 +6,8 @@ statements as one simple query: begin, set the finite lock timeout, take the EXC
 table lock (so notification ids are committed in the order they are issued), insert the
 events returning their notification ids, notify subscribers with the last of those ids as
 the payload (so that a listener which has those events already need not read them back),
-commit. The values are
-rendered as SQL literals by psycopg itself (text and uuid) or as hex (bytea, integers), so
-nothing a client sends can change the statement. Everything else — tables, selects,
+commit. The values are rendered as SQL literals by psycopg itself (text and uuid) or as
+hex (bytea, integers), so nothing a client sends can change the statement. Everything else — tables, selects,
 subscriptions — is the library's. It passes the library's own recorder test cases
 (tests/test_postgres_recorder.py).
 """

@@ -465,7 +465,7 @@ class PostgresUsers(_Sessions):
             f"SELECT {_COLUMNS}, key_hash FROM {{table}} "
             "WHERE key_hash = ANY(%s) AND revoked_at IS NULL")
         #: a connection for each event loop that authenticates (a server has one): the
-        #: loop's requests share it, psycopg queueing their lookups
+        #: loop's requests share it, and their lookups (`authenticate_async`)
         self._loop_connections: dict[int, _LoopConnection] = {}
         with self._pool.connection() as conn:
             conn.execute(self._sql(
@@ -547,7 +547,7 @@ class PostgresUsers(_Sessions):
         while held.asked:
             asked, held.asked = held.asked, {}
             try:
-                rows = await self._select_keys(held, list(asked))
+                rows = await self._select_keys(list(asked))
             except BaseException as e:  # noqa: BLE001 - every asker hears it
                 for futures in asked.values():
                     for future in futures:
@@ -562,12 +562,14 @@ class PostgresUsers(_Sessions):
                     if not future.done():  # (its request may have gone)
                         future.set_result(users.get(digest))
 
-    async def _select_keys(self, held: _LoopConnection, digests: list[str]) -> list[tuple]:
+    async def _select_keys(self, digests: list[str]) -> list[tuple]:
+        """The rows (`_COLUMNS`, then the key hash) of the users holding these keys now."""
         import asyncio
 
         import psycopg
 
-        conn = (await self._loop_connection()).conn
+        held = await self._loop_connection()
+        conn = held.conn
         try:
             async with asyncio.timeout(LOOKUP_TIMEOUT):
                 cursor = await conn.execute(self._authenticate_each, (digests,))

@@ -12,9 +12,13 @@ Starts `ledger serve` on a fresh PostgreSQL schema and measures, in one run:
    scheduled time (so a slow server cannot slow the load down and hide its queue).
 
 It prints p50/p99 per rate, the highest rate held with p99 ≤ 100 ms and no error, and that
-rate's ratio to both limits. Usage:
+rate's ratio to both limits. With `--cpu` (Linux), each rate's line also gives the CPU time
+per donation spent, over the step, by the server's event loop (its main thread), the
+server's other threads (the projection runner, the donation writer, the listener), every
+PostgreSQL process, and this load generator, read from /proc. Usage:
 
     .venv/bin/python scripts/bench_api.py [--seconds 5] [--rates 50,100,200,...] [--funds 20]
+                                          [--cpu]
 """
 
 from __future__ import annotations
@@ -195,6 +199,55 @@ async def open_loop(host: str, port: int, key: str, sponsor: str, funds: list[st
             "achieved": count / (time.perf_counter() - start)}
 
 
+# ---- CPU time, from /proc (Linux) ----------------------------------------------------
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat_cpu(path: str) -> float:
+    """utime + stime, in seconds, of a /proc/…/stat file (0 if it is gone)."""
+    try:
+        with open(path) as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, name) of every process."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    head, _, tail = f.read().rpartition(")")
+            except OSError:
+                continue
+            found.append((int(entry), int(tail.split()[1]), head.partition("(")[2]))
+    return found
+
+
+def cpu_snapshot(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far: the server's main thread (its event loop), the rest of the server
+    (its other threads, and any worker processes), PostgreSQL, this process."""
+    processes = _processes()
+    server = [server_pid] + [pid for pid, parent, _ in processes if parent == server_pid]
+    loop = _stat_cpu(f"/proc/{server_pid}/task/{server_pid}/stat")
+    return {
+        "loop": loop,
+        "server threads": sum(_stat_cpu(f"/proc/{pid}/stat") for pid in server) - loop,
+        "PostgreSQL": sum(_stat_cpu(f"/proc/{pid}/stat")
+                          for pid, _, name in processes if name.startswith("postgres")),
+        "client": _stat_cpu("/proc/self/stat"),
+    }
+
+
+def cpu_per_donation(before: dict[str, float], after: dict[str, float], sent: int) -> str:
+    return ", ".join(f"{name} {(after[name] - before[name]) / sent * 1000:.2f}"
+                     for name in before)
+
+
 # ---- the run -------------------------------------------------------------------------
 
 
@@ -217,6 +270,8 @@ def main() -> None:
                         help="a setting of the server (e.g. to study one cost at a time)")
     parser.add_argument("--workers", type=int, default=1,
                         help="server processes (`ledger serve --workers`)")
+    parser.add_argument("--cpu", action="store_true",
+                        help="CPU ms per donation of each part, per rate (Linux /proc)")
     parser.add_argument("--pg-connections", type=int, default=8,
                         help="connections of the raw insert measurement")
     args = parser.parse_args()
@@ -290,9 +345,14 @@ async def run(args, port: int, key: str, schema: str, server) -> None:
     print(f"{'rate/s':>8} {'sent':>6} {'p50 ms':>8} {'p99 ms':>8}  errors")
     best = None
     for rate in [float(r) for r in args.rates.split(",")]:
+        before = cpu_snapshot(server.pid) if args.cpu else None
         step = await open_loop(host, port, key, sponsor, funds, rate, args.seconds)
         print(f"{rate:8.0f} {step['sent']:6d} {step['p50']:8.1f} {step['p99']:8.1f}  "
               f"{step['errors'] or '-'}", flush=True)
+        if before is not None:
+            print(f"{'':8} CPU ms per donation: "
+                  f"{cpu_per_donation(before, cpu_snapshot(server.pid), step['sent'])}",
+                  flush=True)
         if step["p99"] > P99_LIMIT_MS or step["errors"]:
             if not args.all:
                 break

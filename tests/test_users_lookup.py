@@ -71,9 +71,9 @@ def test_keys_asked_for_at_once_share_lookups_and_each_gets_its_own_answer(pg_se
     sent = []
     select = users._select_keys
 
-    async def counted(held, digests):  # the real lookup, counted
+    async def counted(digests):  # the real lookup, counted
         sent.append(len(digests))
-        return await select(held, digests)
+        return await select(digests)
 
     users._select_keys = counted
     try:
@@ -98,8 +98,8 @@ def test_a_key_revoked_while_a_lookup_is_under_way_is_refused_by_the_next(pg_set
     key = users.add("Le Van Nam", "treasurer")
     select = users._select_keys
 
-    async def slow(held, digests):  # the real lookup, taking a while
-        rows = await select(held, digests)
+    async def slow(digests):  # the real lookup, taking a while
+        rows = await select(digests)
         await asyncio.sleep(0.2)
         return rows
 

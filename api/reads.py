@@ -1,5 +1,5 @@
-"""The read side the routes use: the read models of `ledger.projections`, run in this
-process (so `ledger serve` keeps its own views current and can wait for them)."""
+"""The read side the routes use: the read models of `ledger.projections`, kept current by
+this process's runner, or followed while another process keeps them (`views` setting)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from ledger.settings import Settings
 
 def open_read_models(settings: Settings, ledger: Ledger, *, start: bool = True) -> ReadModels:
     models = ReadModels(ledger, settings)
-    if start:
+    if settings.views == "elsewhere":
+        models.follow()
+    elif start:
         models.start()
     return models

@@ -1,10 +1,12 @@
 """Read-your-writes: a write is answered once the read models reflect it (bounded wait).
 
-An async route awaits `wait`: when this process's runner keeps the views, each batch it
-applies releases every awaited write at or below the position it reached (a future per
-write, resolved on the request's event loop), and no thread waits.
+An async route awaits `wait`: when this process's runner keeps the views, or another
+process's runner announces their progress, each batch applied releases every awaited write
+at or below the position it reached (a future per write, resolved on the request's event
+loop), and no thread waits.
 
-A sync caller, or any caller while the views move in another process, uses `wait_for`.
+A sync caller, or any caller while nobody tells this process of the views' progress,
+uses `wait_for`.
 Many requests wait at once under load; rather than each of them polling the views'
 positions (which starves the very thread that moves them), one waiting request at a time
 asks the read models, for the lowest position anyone waits for, and every request whose
@@ -49,22 +51,22 @@ class Visibility:
             listeners.append(self._advanced)
 
     async def wait(self, position: int | None, timeout: float) -> bool:
-        """As `wait_for`, awaited: when this process's runner keeps the views, no thread
-        waits; its progress resolves every write it covered at once. Every `RECHECK`
-        seconds a wait not yet answered asks the database too (one waiter for all), as the
-        views may have moved without this process's runner (another worker's runner)."""
+        """As `wait_for`, awaited: when the views' progress is told to this process (see
+        `ReadModels.live`), no thread waits; each batch resolves every write it covered at
+        once. Every `RECHECK` seconds a wait not yet answered asks the database too (one
+        waiter for all), as the views may have moved unheard (another worker's runner)."""
         if position is None or position <= self._seen:
             return True
-        runner = getattr(self.read_models, "runner", None)
-        if runner is None or not runner.running:
-            # the views move in another process (or not at all): ask as ever
+        models = self.read_models
+        if not getattr(models, "live", False):
+            # nobody tells this process of the views' progress: ask as ever
             return await anyio.to_thread.run_sync(self.wait_for, position, timeout)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
         with self._awaited_lock:
             heapq.heappush(self._awaited, (position, next(self._order), loop, future))
-        self._advanced(runner.lowest_known())  # it may have got there meanwhile
-        runner.wake.set()
+        self._advanced(models.reached())  # it may have got there meanwhile
+        models.nudge()
         deadline = loop.time() + timeout
         try:
             while True:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +23,13 @@ class Settings(BaseSettings):
     lock_timeout_seconds: int = 5
     #: seconds a write waits for the read models to reflect it
     read_your_writes_timeout: float = 5.0
+    #: who keeps the read models current for `ledger serve`: "process", a process of its
+    #: own beside the server's (PostgreSQL; the server hears its progress by NOTIFY);
+    #: "threads", each server process in its own threads; "elsewhere", another command
+    #: (`ledger projections run`), whose progress the server follows; "auto", "process"
+    #: on PostgreSQL and "threads" on SQLite. An app built by `create_app` keeps them in
+    #: its threads unless it is "elsewhere".
+    views: Literal["auto", "process", "threads", "elsewhere"] = "auto"
     #: PostgreSQL schema of the ledger's tables
     postgres_schema: str = "public"
     #: how many fund events between two snapshots

@@ -228,15 +228,27 @@ def _processes() -> list[tuple[int, int, str]]:
     return found
 
 
+def _is_views_process(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"projections" in f.read()
+    except OSError:
+        return False
+
+
 def cpu_snapshot(server_pid: int) -> dict[str, float]:
     """CPU seconds so far: the server's main thread (its event loop), the rest of the server
-    (its other threads, and any worker processes), PostgreSQL, this process."""
+    (its other threads, and any worker processes), the views process, PostgreSQL, this
+    process."""
     processes = _processes()
-    server = [server_pid] + [pid for pid, parent, _ in processes if parent == server_pid]
+    children = [pid for pid, parent, _ in processes if parent == server_pid]
+    views = [pid for pid in children if _is_views_process(pid)]
+    server = [server_pid] + [pid for pid in children if pid not in views]
     loop = _stat_cpu(f"/proc/{server_pid}/task/{server_pid}/stat")
     return {
         "loop": loop,
         "server threads": sum(_stat_cpu(f"/proc/{pid}/stat") for pid in server) - loop,
+        "views process": sum(_stat_cpu(f"/proc/{pid}/stat") for pid in views),
         "PostgreSQL": sum(_stat_cpu(f"/proc/{pid}/stat")
                           for pid, _, name in processes if name.startswith("postgres")),
         "client": _stat_cpu("/proc/self/stat"),

@@ -259,7 +259,7 @@ def test_a_listening_runner_applies_its_own_writes_without_reading_them_back(pg_
     runner.top = lambda: asked.append(1) or top()  # counts, and asks the store as ever
     try:
         deadline = time.monotonic() + 5
-        while not runner._listening:
+        while not runner.listening:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         asked.clear()

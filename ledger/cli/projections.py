@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
+import time
+from collections.abc import Callable
 
 import click
 
@@ -31,19 +34,46 @@ def projections() -> None:
               help="events per transaction while catching up (default: as `ledger serve`)")
 @click.option("--poll-interval", type=click.FloatRange(0.01, 60),
               help="seconds between polls (default: 1 on PostgreSQL, 0.25 on SQLite)")
-def run(batch_size: int | None, poll_interval: float | None) -> None:
+@click.option("--parent", type=int, hidden=True,
+              help="stop once this process is no longer the parent (`ledger serve`'s views"
+                   " process)")
+def run(batch_size: int | None, poll_interval: float | None, parent: int | None) -> None:
     """Keep every view current until stopped (SIGINT or SIGTERM)."""
+    from ledger.logging import configure
+
+    configure()
     models = _read_models(batch_size, poll_interval)
+    finished = threading.Event()
+
+    def stop_until_finished() -> None:
+        # (again and again: a stop asked for before the runner's loop began would be lost)
+        while not finished.is_set():
+            models.runner.stop()
+            finished.wait(0.5)
 
     def stop(*_: object) -> None:
         # stop from another thread: the runner's loop is in this one
-        threading.Thread(target=models.runner.stop, daemon=True).start()
+        threading.Thread(target=stop_until_finished, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if parent is not None:
+        threading.Thread(target=_stop_with_parent, args=(parent, stop), daemon=True,
+                         name="parent-watch").start()
     click.echo(f"keeping {len(models.views)} views current", err=True)
-    models.run_forever()
+    try:
+        models.run_forever()
+    finally:
+        finished.set()
     models.db.close()
+
+
+def _stop_with_parent(parent: int, stop: Callable[[], None]) -> None:
+    """Calls `stop` once `parent` is not the parent process (it has gone, and this one was
+    handed to another, maybe before it started)."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    stop()
 
 
 @projections.command()

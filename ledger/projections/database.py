@@ -30,6 +30,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from ledger.projections.progress import ANNOUNCE
 from ledger.settings import Settings
 from ledger.storage import describe
 
@@ -389,6 +390,12 @@ class Database:
         statement = (f"UPDATE projection_tracking SET position = ? WHERE view IN"
                      f" ({', '.join('?' * len(views))})")
         tx._write(tx._sql(statement), (position, *views))  # deferred when tx defers
+
+    @staticmethod
+    def announce(tx: Tx, channel: str, position: int) -> None:
+        """Tells the processes listening on `channel` that the views reached `position`,
+        when the transaction commits (PostgreSQL)."""
+        tx._write(ANNOUNCE, (channel, str(position)))  # deferred when tx defers
 
     def close(self) -> None:
         with self._guard:

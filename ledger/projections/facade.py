@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.application import Ledger, today
+from ledger.projections import progress
 from ledger.projections.awards import AwardRegister
 from ledger.projections.balances import Balances
 from ledger.projections.database import Database
@@ -51,15 +52,20 @@ class ReadModels:
         self.views: list[View] = [self.balances, self.sponsors, self.awards, self.events]
         self._create_tables()
         self._progress = threading.Condition()
-        #: called (in the runner's thread) with the lowest position the views reached,
-        #: after each batch this process's runner applies
+        #: called (in the runner's or the follower's thread) with the lowest position the
+        #: views reached, after each batch this process's runner applies, or as another
+        #: process's runner announces it
         self.progress_listeners: list[Any] = []
         if poll_interval is None:
             poll_interval = 1.0 if self.db.postgres else 0.25
+        self.channel = progress.channel(settings.postgres_schema)
         self.runner = Runner(
             app, self.db, self.views, batch_size=batch_size, poll_interval=poll_interval,
-            on_progress=self._notify,
+            on_progress=self._notify, announce=self.channel,
         )
+        #: the highest position another process's runner announced
+        self._heard = 0
+        self._follower: progress.Listener | None = None
 
     def _create_tables(self) -> None:
         with schema_changes(self.settings), self.db.transaction(immediate=True) as tx:
@@ -76,8 +82,51 @@ class ReadModels:
         """Keeps every view current in background threads until `stop`."""
         self.runner.start()
 
+    def follow(self) -> None:
+        """Follows the views another process keeps (`ledger projections run`, or the
+        views process of `ledger serve`): the positions its runner announces are heard
+        at once (PostgreSQL; on SQLite the database is asked, now and then)."""
+        if not self.db.postgres or self._follower is not None:
+            return
+
+        def heard(payload: str) -> None:
+            try:
+                self._reached(int(payload))
+            except ValueError:
+                pass  # not an announcement of this ledger's runners
+
+        def connected() -> None:  # what was announced while nobody listened
+            self._reached(self.stored_position())
+
+        self._follower = progress.Listener(self.db.url, self.channel, name="views-follow",
+                                           heard=heard, connected=connected)
+        self._follower.start()
+
+    @property
+    def live(self) -> bool:
+        """Whether the views' progress is told to this process as it happens: its runner
+        keeps them, or it follows another process's announcements."""
+        return self.runner.running or (self._follower is not None and self._follower.listening)
+
+    def reached(self) -> int:
+        """The lowest position every view has reached, as this process was last told
+        (0 when it does not know)."""
+        return max(self.runner.lowest_known(), self._heard)
+
+    def nudge(self) -> None:
+        """Wakes this process's runner (a write is waiting for it)."""
+        self.runner.wake.set()
+
+    def _reached(self, position: int) -> None:
+        if position > self._heard:
+            self._heard = position
+            self._tell(position)
+
     def stop(self) -> None:
         """Stops the background threads and closes the views' connections."""
+        if self._follower is not None:
+            self._follower.stop()
+            self._follower = None
         self.runner.stop()
         self.db.close()
 
@@ -95,12 +144,13 @@ class ReadModels:
                        progress=progress)
 
     def _notify(self) -> None:
+        self._tell(self.runner.lowest_known())
+
+    def _tell(self, reached: int) -> None:
         with self._progress:
             self._progress.notify_all()
-        if self.progress_listeners:
-            reached = self.runner.lowest_known()
-            for listener in list(self.progress_listeners):
-                listener(reached)
+        for listener in list(self.progress_listeners):
+            listener(reached)
 
     def _pause(self, seconds: float) -> None:
         with self._progress:
@@ -109,7 +159,7 @@ class ReadModels:
     def position(self) -> int:
         """The lowest position every view has reached: as this process's runner knows it,
         else (or when it knows none) as the database says."""
-        return self.runner.lowest_known() or self.stored_position()
+        return self.reached() or self.stored_position()
 
     def stored_position(self) -> int:
         """The lowest position of every view, as the database holds it now."""
@@ -118,18 +168,19 @@ class ReadModels:
     def wait_for(self, position: int | None, timeout: float) -> bool:
         """True once every view has processed notification id `position` (at once for
         None); False if that takes longer than `timeout` seconds."""
-        if position is None or self.runner.lowest_known() >= position:
+        if position is None or self.reached() >= position:
             return True
         self.runner.wake.set()
         names = [v.tracking for v in self.views]
-        # The runner in this process reports each batch; the database is asked now and
-        # then, in case another process (`ledger projections run`) keeps the views.
-        running = self.runner.running
-        every = 0.25 if running else 0.05
-        last_asked = [time.monotonic() if running else -every]
+        # The runner in this process reports each batch, or another process's runner
+        # announces it; the database is asked now and then, in case another process keeps
+        # the views unheard (SQLite, or a lost connection).
+        live = self.live
+        every = 0.25 if live else 0.05
+        last_asked = [time.monotonic() if live else -every]
 
-        def reached() -> bool:
-            if self.runner.lowest_known() >= position:
+        def there() -> bool:
+            if self.reached() >= position:
                 return True
             now = time.monotonic()
             if now - last_asked[0] < every:
@@ -141,7 +192,7 @@ class ReadModels:
                 # say: a database that does not answer now only lets the wait run on
                 return False
 
-        return wait_until(reached, timeout, self._pause)
+        return wait_until(there, timeout, self._pause)
 
     # ---- reads ------------------------------------------------------------------------------
 

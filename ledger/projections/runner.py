@@ -31,9 +31,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-import psycopg
 import structlog
-from psycopg import sql
 
 from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
@@ -41,6 +39,7 @@ from eventsourcing.utils import get_topic
 from ledger.collector import collector_paused
 from ledger.domain.fund import Fund
 from ledger.projections.database import Database, PositionsMoved
+from ledger.projections.progress import Listener
 from ledger.projections.view import Item, View
 
 log = structlog.get_logger("ledger.projections")
@@ -83,8 +82,14 @@ class Runner:
         batch_size: int = BATCH_SIZE,
         poll_interval: float = 1.0,
         on_progress: Callable[[], None] | None = None,
+        announce: str | None = None,
     ) -> None:
         self.app = app
+        #: the channel on which each step announces the views' progress (PostgreSQL), so
+        #: that other processes answering writes know when the views show them
+        self.announce = announce if db.postgres else None
+        #: the highest position announced
+        self._announced_progress = 0
         self.db = db
         self.views = list(views)
         self.batch_size = batch_size
@@ -108,8 +113,8 @@ class Runner:
         self._offered_lock = threading.Lock()
         #: the highest notification id offered or applied (a NOTIFY up to it is old news)
         self._seen = 0
-        #: whether a LISTEN is in place, so that every write (of any process) is announced
-        self._listening = False
+        #: the LISTEN by which every write (of any process) is announced, while running
+        self._listening_by: Listener | None = None
         #: the highest notification id a NOTIFY announced
         self._announced = 0
         #: whether something may be stored that no announced id tells of: ask the store
@@ -191,13 +196,19 @@ class Runner:
                            or self.app.saves_ended - before >= under_way, OFFER_WAIT)
         return low + 1 in offered
 
-    def _nothing_announced(self, low: int) -> bool:
-        """Whether every write since the views reached `low` would have been announced,
-        and none was (so the store need not be asked)."""
-        if not self._listening or self._unannounced:
+    @property
+    def listening(self) -> bool:
+        """Whether every write (of any process) is announced to this runner now."""
+        return self._listening_by is not None and self._listening_by.listening
+
+    def _top_announced(self) -> int | None:
+        """The highest notification id announced, when every write would have been (the
+        store need not be asked for its top: every lower id is committed, since inserts
+        are serialised and a NOTIFY is delivered at commit); None when it must be asked."""
+        if not self.listening or self._unannounced:
             self._unannounced = False
-            return False
-        return self._announced <= low
+            return None
+        return self._announced
 
     def _heard(self, payload: str) -> None:
         """A NOTIFY: wakes the runner if it announces a write beyond what it has."""
@@ -253,9 +264,9 @@ class Runner:
         elif ahead is not None and ahead[0] == low:
             batch, end = ahead[1].result()
         else:
-            if self._nothing_announced(low):
-                return 0
-            top = self.top()
+            top = self._top_announced()
+            if top is None:
+                top = self.top()
             if low >= top:
                 return 0
             batch, end = self.read(low, top)
@@ -283,6 +294,7 @@ class Runner:
         if any(self.known.get(v.tracking, 0) < end for v in behind):
             self._resync = True  # a view did not get there: ask the database where it is
         self._seen = max(self._seen, end)
+        self._announce_reached()
         if self.on_progress:
             self.on_progress()
         return end - low
@@ -329,9 +341,28 @@ class Runner:
                 view.apply(tx, batch[start:bisect.bisect_right(batch, end, key=_id)])
                 moved.append(view.tracking)
             self.db.set_positions(tx, moved, end)
-        for view in views:
-            position = positions[view.tracking]
-            self.known[view.tracking] = end if low <= position < end else position
+            reached = {v.tracking: end if low <= positions[v.tracking] < end
+                       else positions[v.tracking] for v in views}
+            lowest = self._lowest_with(reached)
+            if self.announce and lowest > self._announced_progress:
+                self.db.announce(tx, self.announce, lowest)
+        self.known.update(reached)
+        if self.announce:
+            self._announced_progress = max(self._announced_progress, lowest)
+
+    def _lowest_with(self, reached: dict[str, int]) -> int:
+        """The lowest position of every view, once these have reached `reached` (never
+        ahead of the database: the others' are as this runner last knew them)."""
+        return min(reached.get(n, self.known.get(n, 0)) for n in (v.tracking for v in self.views))
+
+    def _announce_reached(self) -> None:
+        """Announces the lowest position known, if a step's own announcement fell short
+        of it (views that committed side by side each saw the others behind)."""
+        lowest = self.lowest_known()
+        if self.announce and lowest > self._announced_progress:
+            with self.db.transaction() as tx:
+                self.db.announce(tx, self.announce, lowest)
+            self._announced_progress = max(self._announced_progress, lowest)
 
     def lowest_known(self) -> int:
         """The lowest position of the views that this runner knows of (0 if unsure)."""
@@ -363,12 +394,7 @@ class Runner:
         self._stopping.clear()
         self._listen_to_ledger()
         self._threads = [threading.Thread(target=self._loop, name="projections", daemon=True)]
-        if _can_subscribe(self.app):
-            self._threads.append(
-                threading.Thread(target=self._listen, name="projections-listen", daemon=True)
-            )
-        for thread in self._threads:
-            thread.start()
+        self._threads[0].start()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -387,12 +413,11 @@ class Runner:
         """Runs in the calling thread (and a listening thread) until `stop`."""
         self._stopping.clear()
         self._listen_to_ledger()
-        if _can_subscribe(self.app):
-            listener = threading.Thread(target=self._listen, name="projections-listen",
-                                        daemon=True)
-            listener.start()
-            self._threads = [listener]
-        self._loop()
+        self._threads = [threading.current_thread()]
+        try:
+            self._loop()
+        finally:
+            self._threads = []
 
     def _listen_to_ledger(self) -> None:
         listeners = getattr(self.app, "listeners", None)
@@ -400,6 +425,18 @@ class Runner:
             listeners.append(self.offer)
 
     def _loop(self) -> None:
+        listener = self._listener() if _can_subscribe(self.app) else None
+        if listener is not None:
+            self._listening_by = listener
+            listener.start()
+        try:
+            self._steps()
+        finally:
+            if listener is not None:
+                listener.stop()
+            self._listening_by = None
+
+    def _steps(self) -> None:
         failures = 0
         while not self._stopping.is_set():
             self.wake.clear()
@@ -418,29 +455,20 @@ class Runner:
                 self._resync = True
                 self._unannounced = True
 
-    def _listen(self) -> None:
+    def _listener(self) -> Listener:
         """Hears each write's NOTIFY (other processes' writes too) and wakes the runner for
         those it has not seen: a plain LISTEN, not the library's subscription, which would
         read every new event back only to be told that something changed. While the
         connection is lost the runner asks the store at each step, and polls."""
-        channel = sql.SQL("LISTEN {}").format(sql.Identifier(self.app.recorder.channel_name))
-        while not self._stopping.is_set():
-            try:
-                with psycopg.connect(self.db.url, autocommit=True, connect_timeout=10) as conn:
-                    conn.execute(channel)
-                    self._listening = True
-                    self._unannounced = True  # what was written while nobody listened
-                    self.wake.set()
-                    while not self._stopping.is_set():
-                        for notify in conn.notifies(timeout=0.1):
-                            self._heard(notify.payload)
-            except Exception:  # noqa: BLE001
-                self._listening = False
-                self._unannounced = True
-                log.warning("projection subscription lost; polling until it is back")
-                self._stopping.wait(1.0)
-            finally:
-                self._listening = False
+        def connected() -> None:
+            self._unannounced = True  # what was written while nobody listened
+            self.wake.set()
+
+        def lost() -> None:
+            self._unannounced = True
+
+        return Listener(self.db.url, self.app.recorder.channel_name, name="projections-listen",
+                        heard=self._heard, connected=connected, lost=lost)
 
 
 def _id(item: Item) -> int:

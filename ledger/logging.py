@@ -2,20 +2,28 @@
 
 Context bound with `structlog.contextvars` (a request id, a projection's name) is merged
 into every line first; lines are JSON when stderr is not a terminal (servers, CI) and
-readable key=value pairs on a terminal. Nothing here logs a student's personal data:
+readable key=value pairs on a terminal. structlog's lines are rendered and written by
+structlog alone (the request's line is on every request's path: the standard library's
+records and handlers took three quarters of its cost); the standard library's lines
+(uvicorn, eventsourcing) are rendered alike, and both write under one lock. Nothing here logs a student's personal data:
 callers log ids, codes, statuses and timings, never names, schools or request bodies.
 """
 
 from __future__ import annotations
 
+import json as stdlib_json
 import logging
 import sys
 import threading
+from typing import Any
 
+import orjson
 import structlog
 
 _configured = False
 _lock = threading.Lock()
+#: held while a line is written, by structlog's writer and the standard library's handler
+_LINES = threading.RLock()
 
 
 def configure(level: int = logging.INFO, *, json: bool | None = None) -> None:
@@ -32,22 +40,18 @@ def configure(level: int = logging.INFO, *, json: bool | None = None) -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    renderer = (structlog.processors.JSONRenderer() if as_json
+    renderer = (structlog.processors.JSONRenderer(serializer=_json) if as_json
                 else structlog.dev.ConsoleRenderer(colors=False))
-    # structlog's lines and the standard library's (uvicorn, eventsourcing) meet in one
-    # handler with one renderer.
+    # structlog's own lines (a request's line among them) are rendered and written whole,
+    # without the standard library's records; the standard library's lines (uvicorn,
+    # eventsourcing) get the same processors and renderer through its handler.
     structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *shared,
-            structlog.processors.format_exc_info,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        wrapper_class=structlog.stdlib.BoundLogger,
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=_NamedLineWriter,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _LineHandler(sys.stderr)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         # the standard library's records carry their exceptions too: render the traceback
         foreign_pre_chain=[*shared, structlog.processors.format_exc_info],
@@ -62,5 +66,36 @@ def configure(level: int = logging.INFO, *, json: bool | None = None) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+def get_logger(name: str | None = None) -> Any:
     return structlog.get_logger(name)
+
+
+class _NamedLineWriter:
+    """Writes each rendered line to stderr (as it is when written: a test or a server may
+    have replaced it), under the lock the standard library's handler holds too, so that
+    lines from both never interleave; `name` is the logger's, for `add_logger_name`."""
+
+    def __init__(self, name: str | None = None, *_: Any) -> None:
+        self.name = name
+
+    def msg(self, message: str) -> None:
+        with _LINES:
+            stream = sys.stderr
+            stream.write(message + "\n")
+            stream.flush()
+
+    log = debug = info = warn = warning = err = error = critical = exception = fatal = msg
+
+
+class _LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    def createLock(self) -> None:  # noqa: N802 - the standard library's name
+        self.lock = _LINES
+
+
+def _json(data: Any, **kw: Any) -> str:
+    """JSON text of a log line, by orjson (a tenth of the time the standard library takes),
+    or by the standard library for what orjson cannot write (integers past 64 bits)."""
+    try:
+        return orjson.dumps(data, default=kw.get("default")).decode()
+    except TypeError:
+        return stdlib_json.dumps(data, **kw)

@@ -5,8 +5,10 @@ into every line first; lines are JSON when stderr is not a terminal (servers, CI
 readable key=value pairs on a terminal. structlog's lines are rendered and written by
 structlog alone (the request's line is on every request's path: the standard library's
 records and handlers took three quarters of its cost); the standard library's lines
-(uvicorn, eventsourcing) are rendered alike, and both write under one lock. Nothing here logs a student's personal data:
-callers log ids, codes, statuses and timings, never names, schools or request bodies.
+(uvicorn, eventsourcing) are rendered alike, and both write under one lock.
+
+Nothing here logs a student's personal data: callers log ids, codes, statuses and
+timings, never names, schools or request bodies.
 """
 
 from __future__ import annotations

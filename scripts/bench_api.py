@@ -14,8 +14,9 @@ Starts `ledger serve` on a fresh PostgreSQL schema and measures, in one run:
 It prints p50/p99 per rate, the highest rate held with p99 ≤ 100 ms and no error, and that
 rate's ratio to both limits. With `--cpu` (Linux), each rate's line also gives the CPU time
 per donation spent, over the step, by the server's event loop (its main thread), the
-server's other threads (the projection runner, the donation writer, the listener), every
-PostgreSQL process, and this load generator, read from /proc. Usage:
+server's other threads (the donation writer, the listeners; the projection runner when the
+server keeps the views in its threads), the views process of `ledger serve` (PostgreSQL),
+every PostgreSQL process, and this load generator, read from /proc. Usage:
 
     .venv/bin/python scripts/bench_api.py [--seconds 5] [--rates 50,100,200,...] [--funds 20]
                                           [--cpu]

@@ -23,6 +23,7 @@ from psycopg import sql
 
 import api.visibility
 from api.visibility import Visibility
+from ledger.cli._views_process import ViewsProcess
 from ledger.domain.money import Money
 from ledger.projections import ReadModels
 from ledger.settings import Settings
@@ -238,6 +239,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_the_views_process_is_started_again_also_after_a_start_that_failed():
+    keeper = ViewsProcess(["sh", "-c", "exit 3"], first_pause=0.05)
+    keeper.start()
+    try:
+        _until(lambda: keeper.starts >= 2)  # it ended: started again
+        keeper.command = ["/nonexistent/ledger"]  # a start that cannot happen
+        _until(lambda: keeper.failed_starts >= 1)
+        keeper.command = ["sleep", "60"]
+        _until(lambda: keeper.pid is not None and _alive(keeper.pid), 20)
+        running = keeper.pid
+    finally:
+        keeper.stop()
+    assert not _alive(running)  # stopped with it
 
 
 def test_serve_refuses_a_views_process_on_sqlite(sqlite_settings):

@@ -2,10 +2,10 @@
 processes, which follow the progress it announces (see `ledger.projections.progress`).
 
 It is started before the server and stopped after it. Should it end while the server
-runs, it is started again (after 1 s, then up to 30 s between attempts while it keeps
-failing): writes are still recorded meanwhile, and answered once the views show them,
-or after the read-your-writes timeout. It stops by itself if the server dies without
-stopping it (`--parent`).
+runs, it is started again: after 1 s, then up to 30 s between attempts while it keeps
+failing, and after 1 s again once it has run for a minute. Writes are still recorded
+meanwhile, and answered once the views show them, or after the read-your-writes timeout.
+It stops by itself if the server dies without stopping it (`--parent`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import structlog
 
@@ -22,17 +23,34 @@ log = structlog.get_logger("ledger.serve")
 COMMAND = [sys.executable, "-m", "ledger", "projections", "run"]
 #: seconds the process has to stop when asked, before it is killed
 STOP_WAIT = 15.0
+#: seconds after which a process that ends is started again after the first pause
+HEALTHY = 60.0
+
+
+class _Ended:
+    """Stands for a process that could not start: it has ended at once."""
+
+    pid = None
+
+    def wait(self) -> int:
+        return -1
+
+    def poll(self) -> int:
+        return -1
 
 
 class ViewsProcess:
-    def __init__(self, command: list[str] | None = None) -> None:
+    def __init__(self, command: list[str] | None = None, *, first_pause: float = 1.0) -> None:
         self.command = command or [*COMMAND, "--parent", str(os.getpid())]
+        #: seconds before the first start again (doubled while it keeps ending, up to 30)
+        self.first_pause = first_pause
         self._stopping = threading.Event()
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: subprocess.Popen[bytes] | _Ended | None = None
         self._lock = threading.Lock()
         self._watch: threading.Thread | None = None
-        #: how many times it was started
+        #: how many times it was started, and how many starts failed
         self.starts = 0
+        self.failed_starts = 0
 
     @property
     def pid(self) -> int | None:
@@ -56,19 +74,27 @@ class ViewsProcess:
         log.info("views process started", pid=self._process.pid)
 
     def _keep_running(self) -> None:
-        pause = 1.0
+        pause = self.first_pause
         while not self._stopping.is_set():
             process = self._process
             assert process is not None
+            started = time.monotonic()
             code = process.wait()
             if self._stopping.is_set():
                 return
+            if time.monotonic() - started > HEALTHY:
+                pause = self.first_pause  # it had run well: no reason to wait long
             log.error("views process ended; starting it again", pid=process.pid,
                       exit_code=code, after_seconds=pause)
             if self._stopping.wait(pause):
                 return
             pause = min(30.0, pause * 2)
-            self._spawn()
+            try:
+                self._spawn()
+            except OSError:  # (no process to wait for: try again after the next pause)
+                log.exception("views process could not start")
+                self.failed_starts += 1
+                self._process = _Ended()
 
     def stop(self) -> None:
         """Asks the process to stop (SIGTERM), and kills it if it has not after

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 import click
+import structlog
 
 from ledger.cli import main
 from ledger.cli._common import ledger_app
@@ -60,7 +61,8 @@ def run(batch_size: int | None, poll_interval: float | None, parent: int | None)
     if parent is not None:
         threading.Thread(target=_stop_with_parent, args=(parent, stop), daemon=True,
                          name="parent-watch").start()
-    click.echo(f"keeping {len(models.views)} views current", err=True)
+    structlog.get_logger("ledger.projections").info(
+        "keeping the views current", views=[v.name for v in models.views])
     try:
         models.run_forever()
     finally:

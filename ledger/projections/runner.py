@@ -19,7 +19,13 @@ finds nothing offered while this process's ledger is saving waits briefly for th
 PostgreSQL: a notification carries the last notification id of its write, so one that
 announces nothing beyond what the runner has applied or been offered neither wakes it nor
 sends it to read the store. On SQLite, and whenever a notification may have been lost
-(the listening connection broke, or a quiet `poll_interval` passed), it asks the store.
+(the listening connection broke, or a quiet `poll_interval` passed), it asks the store;
+else it reads up to the highest id announced.
+
+Progress: on PostgreSQL each transaction that moves the views also announces the lowest
+position of them all (`announce`, delivered at commit; see `ledger.projections.progress`),
+so a process that follows them (a server whose views another process keeps) knows when
+they show its writes.
 """
 
 from __future__ import annotations
@@ -353,7 +359,7 @@ class Runner:
     def _lowest_with(self, reached: dict[str, int]) -> int:
         """The lowest position of every view, once these have reached `reached` (never
         ahead of the database: the others' are as this runner last knew them)."""
-        return min(reached.get(n, self.known.get(n, 0)) for n in (v.tracking for v in self.views))
+        return min(reached.get(v.tracking, self.known.get(v.tracking, 0)) for v in self.views)
 
     def _announce_reached(self) -> None:
         """Announces the lowest position known, if a step's own announcement fell short

@@ -116,6 +116,40 @@ def test_a_follower_answers_a_write_once_another_processs_views_show_it(pg_setti
 
 
 @pytest.mark.postgres
+def test_a_follower_whose_connection_broke_listens_again_and_catches_up(pg_settings,
+                                                                         monkeypatch):
+    monkeypatch.setattr(api.visibility, "RECHECK", 60.0)  # only announcements answer
+    writer = open_ledger(pg_settings)
+    keeper = ReadModels(open_ledger(pg_settings), pg_settings)
+    follower = ReadModels(writer, pg_settings)
+    keeper.start()
+    follower.follow()
+    try:
+        _until(lambda: follower.live)
+        sponsor = _fund_with_sponsor(writer, "BRK")
+        visible = Visibility(follower)
+        assert asyncio.run(visible.wait(_donate(writer, "BRK", sponsor), 10))
+        with psycopg.connect(pg_settings.database_url, autocommit=True) as conn:
+            killed = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE query = %s", (f'LISTEN "{follower.channel}"',)).fetchall()
+        assert killed == [(True,)]
+        _until(lambda: not follower.live)
+        # written while nobody listened: heard of once it listens again
+        missed = _donate(writer, "BRK", sponsor)
+        _until(lambda: keeper.runner.lowest_known() >= missed)
+        _until(lambda: follower.live)
+        _until(lambda: follower.reached() >= missed)
+        assert asyncio.run(visible.wait(_donate(writer, "BRK", sponsor), 10))
+        assert follower.fund("BRK")["counts"]["donations"] == 3
+    finally:
+        follower.stop()
+        keeper.stop()
+        keeper.app.close()
+        writer.close()
+
+
+@pytest.mark.postgres
 def test_a_listening_runner_reads_another_processs_writes_up_to_the_announced_id(
         pg_settings):
     app = open_ledger(pg_settings)

@@ -26,11 +26,13 @@ _configured = False
 _lock = threading.Lock()
 #: held while a line is written, by structlog's writer and the standard library's handler
 _LINES = threading.RLock()
+#: where both write: stderr as it was when logging was configured
+_stream: Any = None
 
 
 def configure(level: int = logging.INFO, *, json: bool | None = None) -> None:
     """Configures structlog and the standard library's root logger (idempotent)."""
-    global _configured
+    global _configured, _stream
     with _lock:
         if _configured:
             return
@@ -53,7 +55,8 @@ def configure(level: int = logging.INFO, *, json: bool | None = None) -> None:
         logger_factory=_NamedLineWriter,
         cache_logger_on_first_use=True,
     )
-    handler = _LineHandler(sys.stderr)
+    _stream = sys.stderr
+    handler = _LineHandler(_stream)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         # the standard library's records carry their exceptions too: render the traceback
         foreign_pre_chain=[*shared, structlog.processors.format_exc_info],
@@ -73,16 +76,16 @@ def get_logger(name: str | None = None) -> Any:
 
 
 class _NamedLineWriter:
-    """Writes each rendered line to stderr (as it is when written: a test or a server may
-    have replaced it), under the lock the standard library's handler holds too, so that
-    lines from both never interleave; `name` is the logger's, for `add_logger_name`."""
+    """Writes each rendered line whole where the standard library's handler writes, under
+    the lock that handler holds too, so that lines from both never interleave; `name` is
+    the logger's, for `add_logger_name`."""
 
     def __init__(self, name: str | None = None, *_: Any) -> None:
         self.name = name
 
     def msg(self, message: str) -> None:
         with _LINES:
-            stream = sys.stderr
+            stream = _stream or sys.stderr
             stream.write(message + "\n")
             stream.flush()
 

@@ -14,6 +14,7 @@ subscriptions — is the library's. It passes the library's own recorder test ca
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from collections.abc import Sequence
@@ -27,6 +28,21 @@ from psycopg.errors import LockNotAvailable
 from psycopg.sql import SQL, Identifier, Literal
 
 
+#: PostgreSQL's longest name (of a channel, too), in bytes: NAMEDATALEN - 1
+LONGEST_NAME = 63
+
+
+def channel_name(schema: str, name: str) -> str:
+    """The notification channel `name` of the ledger in `schema`. Channels belong to the
+    whole database, not to a schema; a name too long for PostgreSQL keeps its start and
+    ends with a digest of the whole, so that two long names cannot meet."""
+    full = f"{schema}_{name}"
+    if len(full.encode()) <= LONGEST_NAME:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:16]
+    return f"{full.encode()[:LONGEST_NAME - 17].decode(errors='ignore')}_{digest}"
+
+
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
     """`PostgresApplicationRecorder` with a one-round-trip insert, and COPY for many events."""
 
@@ -37,6 +53,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
+        # The library names the channel after the table alone; two ledgers in two schemas
+        # of one database would hear each other's notifications (and their ids).
+        self.channel_name = channel_name(datastore.schema, self.events_table_name)
         if type(datastore.pool) is ConnectionPool:
             datastore.pool.__class__ = HotFirstPool
         names = {

@@ -25,7 +25,8 @@ import api.visibility
 from api.visibility import Visibility
 from ledger.cli._views_process import ViewsProcess
 from ledger.domain.money import Money
-from ledger.projections import ReadModels
+from ledger.postgres_recorder import channel_name
+from ledger.projections import ReadModels, progress
 from ledger.settings import Settings
 from ledger.storage import open_ledger
 
@@ -150,6 +151,44 @@ def test_a_follower_whose_connection_broke_listens_again_and_catches_up(pg_setti
 
 
 @pytest.mark.postgres
+def test_two_ledgers_in_one_database_do_not_hear_each_others_writes(pg_settings):
+    # notification channels belong to the database: each ledger's are its schema's own
+    other_schema = f"{pg_settings.postgres_schema}_b"
+    with psycopg.connect(pg_settings.database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(other_schema)))
+    other_settings = pg_settings.model_copy(update={"postgres_schema": other_schema})
+    mine, other = open_ledger(pg_settings), open_ledger(other_settings)
+    models = ReadModels(mine, pg_settings, poll_interval=30)
+    models.start()
+    try:
+        assert mine.recorder.channel_name != other.recorder.channel_name
+        assert models.channel != progress.channel(other_schema)
+        _until(lambda: models.runner.listening)
+        sponsor = _fund_with_sponsor(other, "OTHER")
+        for _ in range(30):  # the other ledger's ids run ahead of this one's
+            _donate(other, "OTHER", sponsor)
+        time.sleep(0.3)
+        position = _donate(mine, "MINE", _fund_with_sponsor(mine, "MINE"))
+        assert models.wait_for(position, timeout=10)
+        assert models.fund("MINE")["counts"]["donations"] == 1
+        assert models.stored_position() == mine.recorder.max_notification_id()
+    finally:
+        models.stop()
+        mine.close()
+        other.close()
+        with psycopg.connect(pg_settings.database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(
+                sql.Identifier(other_schema)))
+
+
+def test_a_channel_name_too_long_for_postgresql_keeps_a_digest_of_the_whole():
+    first, second = (channel_name("s" * 60 + tail, "ledger_events") for tail in "ab")
+    assert len(first.encode()) == len(second.encode()) == 63
+    assert first != second
+    assert channel_name("public", "ledger_events") == "public_ledger_events"
+
+
+@pytest.mark.postgres
 def test_a_listening_runner_reads_another_processs_writes_up_to_the_announced_id(
         pg_settings):
     app = open_ledger(pg_settings)
@@ -236,6 +275,7 @@ def test_serve_keeps_its_views_in_a_process_of_its_own_started_again_if_it_ends(
             os.kill(first, signal.SIGKILL)  # the views process dies
             _until(lambda: [p for p in _views_processes(server.pid) if p != first], 20)
             [second] = _views_processes(server.pid)
+            _until(lambda: log.read_text().count("keeping the views current") == 2, 30)
             _write_and_read(http, sponsor)
         assert "views process ended; starting it again" in log.read_text()
     finally:
@@ -298,14 +338,20 @@ def test_serve_refuses_a_views_process_on_sqlite(sqlite_settings):
     assert "--views process needs PostgreSQL" in done.stderr
 
 
-def test_the_views_process_stops_once_its_parent_is_gone(sqlite_settings):
-    # a parent that starts it and exits: the orphan notices, and stops
-    parent = subprocess.run(
-        ["sh", "-c", f'"{LEDGER}" projections run --parent $$ >/dev/null 2>&1 & echo $!'],
-        env=_env(sqlite_settings), capture_output=True, text=True, timeout=60, check=True)
-    orphan = int(parent.stdout.split()[0])
+def test_the_views_process_stops_once_its_parent_is_gone(sqlite_settings, tmp_path):
+    # a parent that starts it, lives a while, and ends: the orphan notices, and stops
+    log = tmp_path / "views.log"
+    parent = subprocess.Popen(
+        ["sh", "-c", f'"{LEDGER}" projections run --parent $$ >"{log}" 2>&1 & echo $!;'
+                     ' sleep 3'],
+        env=_env(sqlite_settings), stdout=subprocess.PIPE, text=True)
+    orphan = int(parent.stdout.readline())
     try:
+        _until(lambda: log.exists() and "keeping the views current" in log.read_text())
+        assert parent.poll() is None and _alive(orphan)  # it runs while its parent does
+        parent.wait(30)
         _until(lambda: not _alive(orphan), 30)
     finally:
+        parent.stdout.close()
         if _alive(orphan):
             os.kill(orphan, signal.SIGKILL)

@@ -44,15 +44,16 @@ def run(batch_size: int | None, poll_interval: float | None, parent: int | None)
 
     configure()
     models = _read_models(batch_size, poll_interval)
-    finished = threading.Event()
+    asked, finished = threading.Event(), threading.Event()
 
     def stop_until_finished() -> None:
-        # (again and again: a stop asked for before the runner's loop began would be lost)
+        # (again and again: a stop asked for as the runner's loop began would be lost)
         while not finished.is_set():
             models.runner.stop()
             finished.wait(0.5)
 
     def stop(*_: object) -> None:
+        asked.set()
         # stop from another thread: the runner's loop is in this one
         threading.Thread(target=stop_until_finished, daemon=True).start()
 
@@ -64,7 +65,8 @@ def run(batch_size: int | None, poll_interval: float | None, parent: int | None)
     structlog.get_logger("ledger.projections").info(
         "keeping the views current", views=[v.name for v in models.views])
     try:
-        models.run_forever()
+        if not asked.is_set():
+            models.run_forever()
     finally:
         finished.set()
     models.db.close()

@@ -47,10 +47,10 @@ def serve(host: str, port: int, workers: int, views: str | None) -> None:
     # under the handlers it found: these, which let the views process stop too
     for stopping in STOPPING:
         signal.signal(stopping, _stop)
-    if keeper is not None:
-        keeper.start()
     got = None
     try:
+        if keeper is not None:
+            keeper.start()
         uvicorn.run(
             "api.app:create_app", factory=True, host=host, port=port, workers=workers,
             log_config=None, access_log=False, proxy_headers=False,
@@ -59,6 +59,9 @@ def serve(host: str, port: int, workers: int, views: str | None) -> None:
     except _Signalled as signalled:
         got = signalled.number
     finally:
+        # stopping now: another Ctrl-C must not cut the views process's stop short
+        for stopping in STOPPING:
+            signal.signal(stopping, signal.SIG_IGN)
         if keeper is not None:
             keeper.stop()
     if got is not None:  # end as the signal would have ended it

@@ -157,8 +157,8 @@ class ReadModels:
             self._progress.wait(seconds)
 
     def position(self) -> int:
-        """The lowest position every view has reached: as this process's runner knows it,
-        else (or when it knows none) as the database says."""
+        """The lowest position every view has reached: as this process was told (by its
+        runner, or by another process's announcements), else as the database says."""
         return self.reached() or self.stored_position()
 
     def stored_position(self) -> int:

@@ -21,15 +21,13 @@ import psycopg
 import structlog
 from psycopg import sql
 
+from ledger.postgres_recorder import channel_name
+
 log = structlog.get_logger("ledger.projections")
-
-#: PostgreSQL's longest channel name, in bytes (NAMEDATALEN - 1)
-LONGEST_CHANNEL = 63
-
 
 def channel(schema: str) -> str:
     """The channel on which the views in this schema announce their progress."""
-    return f"{schema}_views".encode()[:LONGEST_CHANNEL].decode(errors="ignore")
+    return channel_name(schema, "views")
 
 
 #: the statement that announces a position (delivered when its transaction commits)
@@ -77,20 +75,26 @@ class Listener:
 
     def run(self) -> None:
         listen = sql.SQL("LISTEN {}").format(sql.Identifier(self.channel))
+        failures = 0
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
                     conn.execute(listen)
                     self.listening = True
                     self._connected()
+                    if failures:
+                        log.info("listening again", channel=self.channel, after=failures)
+                    failures = 0
                     while not self._stopping.is_set():
                         for notify in conn.notifies(timeout=0.1):
                             self._heard(notify.payload)
             except Exception:  # noqa: BLE001 - a listener outlives a broken connection
                 self.listening = False
                 self._lost()
-                log.warning("listening lost; trying again", channel=self.channel,
-                            exc_info=True)
+                failures += 1
+                if failures == 1:  # once per outage, not every second of it
+                    log.warning("listening lost; trying again every second",
+                                channel=self.channel, exc_info=True)
                 self._stopping.wait(1.0)
             finally:
                 self.listening = False

@@ -114,6 +114,8 @@ class Runner:
             if db.postgres and len(self.views) > 1 else None
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        #: whether `run_forever` is running (in a thread that is not this runner's own)
+        self._here = False
         #: notifications this process's ledger committed, by id, not yet applied
         self._offered: dict[int, Any] = {}
         self._offered_lock = threading.Lock()
@@ -300,9 +302,9 @@ class Runner:
         if any(self.known.get(v.tracking, 0) < end for v in behind):
             self._resync = True  # a view did not get there: ask the database where it is
         self._seen = max(self._seen, end)
-        self._announce_reached()
         if self.on_progress:
             self.on_progress()
+        self._announce_reached()
         return end - low
 
     @property
@@ -363,11 +365,18 @@ class Runner:
 
     def _announce_reached(self) -> None:
         """Announces the lowest position known, if a step's own announcement fell short
-        of it (views that committed side by side each saw the others behind)."""
+        of it (views that committed side by side each saw the others behind). The views
+        have committed: a failure here is not the step's (the next step tries again, and
+        a follower asks the database meanwhile)."""
         lowest = self.lowest_known()
         if self.announce and lowest > self._announced_progress:
-            with self.db.transaction() as tx:
-                self.db.announce(tx, self.announce, lowest)
+            try:
+                with self.db.transaction() as tx:
+                    self.db.announce(tx, self.announce, lowest)
+            except Exception:  # noqa: BLE001
+                log.warning("could not announce the views' progress", position=lowest,
+                            exc_info=True)
+                return
             self._announced_progress = max(self._announced_progress, lowest)
 
     def lowest_known(self) -> int:
@@ -378,7 +387,8 @@ class Runner:
 
     @property
     def running(self) -> bool:
-        return any(t.is_alive() for t in self._threads) and not self._stopping.is_set()
+        return ((self._here or any(t.is_alive() for t in self._threads))
+                and not self._stopping.is_set())
 
     def catch_up(self) -> None:
         """Processes batches until every view is current."""
@@ -416,14 +426,15 @@ class Runner:
             self._pool.shutdown(wait=True)
 
     def run_forever(self) -> None:
-        """Runs in the calling thread (and a listening thread) until `stop`."""
+        """Runs in the calling thread (and, on PostgreSQL, a listening thread of its own)
+        until `stop`."""
         self._stopping.clear()
         self._listen_to_ledger()
-        self._threads = [threading.current_thread()]
+        self._here = True
         try:
             self._loop()
         finally:
-            self._threads = []
+            self._here = False
 
     def _listen_to_ledger(self) -> None:
         listeners = getattr(self.app, "listeners", None)

@@ -58,7 +58,7 @@ class Visibility:
         if position is None or position <= self._seen:
             return True
         models = self.read_models
-        if not getattr(models, "live", False):
+        if not models.live:
             # nobody tells this process of the views' progress: ask as ever
             return await anyio.to_thread.run_sync(self.wait_for, position, timeout)
         loop = asyncio.get_running_loop()

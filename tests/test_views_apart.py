@@ -12,8 +12,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
@@ -78,18 +81,31 @@ def test_a_runner_announces_the_views_progress_when_it_commits(pg_settings):
         app.close()
 
 
+@contextmanager
+def _kept_and_followed(settings: Settings) -> Iterator[tuple[Any, ReadModels, ReadModels]]:
+    """A ledger that writes, the views kept by a runner as another process's would be
+    (`keeper`), and the writer's read models following them (`follower`), listening."""
+    writer = open_ledger(settings)
+    keeper = ReadModels(open_ledger(settings), settings)
+    follower = ReadModels(writer, settings)
+    keeper.start()
+    follower.follow()
+    try:
+        _until(lambda: follower.live)
+        yield writer, keeper, follower
+    finally:
+        follower.stop()
+        keeper.stop()
+        keeper.app.close()
+        writer.close()
+
+
 @pytest.mark.postgres
 def test_a_follower_answers_a_write_once_another_processs_views_show_it(pg_settings,
                                                                           monkeypatch):
     # the database is asked only every 60 s: only an announcement can answer in time
     monkeypatch.setattr(api.visibility, "RECHECK", 60.0)
-    writer = open_ledger(pg_settings)
-    keeper = ReadModels(open_ledger(pg_settings), pg_settings)  # "another process"
-    follower = ReadModels(writer, pg_settings)
-    keeper.start()
-    follower.follow()
-    try:
-        _until(lambda: follower.live)
+    with _kept_and_followed(pg_settings) as (writer, keeper, follower):
         assert not follower.runner.running  # it keeps no views itself
         visible = Visibility(follower)
         sponsor = _fund_with_sponsor(writer, "FOL")
@@ -109,24 +125,13 @@ def test_a_follower_answers_a_write_once_another_processs_views_show_it(pg_setti
         assert time.monotonic() - started < 30
         assert follower.reached() == keeper.runner.lowest_known()
         assert follower.wait_for(writer.recorder.max_notification_id(), 5)
-    finally:
-        follower.stop()
-        keeper.stop()
-        keeper.app.close()
-        writer.close()
 
 
 @pytest.mark.postgres
 def test_a_follower_whose_connection_broke_listens_again_and_catches_up(pg_settings,
                                                                          monkeypatch):
     monkeypatch.setattr(api.visibility, "RECHECK", 60.0)  # only announcements answer
-    writer = open_ledger(pg_settings)
-    keeper = ReadModels(open_ledger(pg_settings), pg_settings)
-    follower = ReadModels(writer, pg_settings)
-    keeper.start()
-    follower.follow()
-    try:
-        _until(lambda: follower.live)
+    with _kept_and_followed(pg_settings) as (writer, keeper, follower):
         sponsor = _fund_with_sponsor(writer, "BRK")
         visible = Visibility(follower)
         assert asyncio.run(visible.wait(_donate(writer, "BRK", sponsor), 10))
@@ -143,11 +148,6 @@ def test_a_follower_whose_connection_broke_listens_again_and_catches_up(pg_setti
         _until(lambda: follower.reached() >= missed)
         assert asyncio.run(visible.wait(_donate(writer, "BRK", sponsor), 10))
         assert follower.fund("BRK")["counts"]["donations"] == 3
-    finally:
-        follower.stop()
-        keeper.stop()
-        keeper.app.close()
-        writer.close()
 
 
 @pytest.mark.postgres

@@ -170,7 +170,7 @@ class ReadModels:
         None); False if that takes longer than `timeout` seconds."""
         if position is None or self.reached() >= position:
             return True
-        self.runner.wake.set()
+        self.nudge()
         names = [v.tracking for v in self.views]
         # The runner in this process reports each batch, or another process's runner
         # announces it; the database is asked now and then, in case another process keeps

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 import api.routers
 from api import problems
-from api.middleware import AccessLog, BodyLimit
+from api.middleware import AccessLog, BodyLimit, HeadAsGet
 from api.runtime import Runtime
 from ledger.collector import settle_server
 from ledger.logging import configure as configure_logging
@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None, *, start_read_models: bool = Tr
         if router is not None:
             app.include_router(router)
     problems.document(app)
-    # outermost last: the access log sees the 413s the body limit answers
+    # outermost last: the access log sees the 413s the body limit answers, and HEADs
+    app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimit)
     app.add_middleware(AccessLog)
     return app

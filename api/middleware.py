@@ -1,6 +1,6 @@
-"""ASGI middleware: one access log line per request, and the 1 MiB body limit.
+"""ASGI middleware: one access log line per request, the 1 MiB body limit, and HEAD.
 
-Both are plain ASGI (not `BaseHTTPMiddleware`) so they see every request, including the
+All are plain ASGI (not `BaseHTTPMiddleware`) so they see every request, including the
 ones the framework refuses before routing, and cost little on the hot path.
 """
 
@@ -121,3 +121,30 @@ def _header(scope: dict, name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
+
+
+class HeadAsGet:
+    """Answers HEAD wherever GET is answered, as HTTP asks (RFC 9110 §9.3.2): the request
+    goes to the app as a GET, and its answer keeps the status and headers (Content-Length
+    included) without the body. Where GET is not answered, HEAD is not either (405, 404)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: dict) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        # a copy: the server still sees a HEAD (uvicorn then sends no body either)
+        as_get = {**scope, "method": "GET"}
+        try:
+            await self.app(as_get, receive, headers_only)
+        finally:
+            if "route" in as_get:
+                scope["route"] = as_get["route"]  # for the access log

@@ -182,7 +182,10 @@ def _allowed(app: FastAPI, path: str) -> list[str]:
             for template, operations in app.openapi().get("paths", {}).items()
         ]
         app.state.allowed_methods = table
-    return sorted({m for pattern, methods in table if pattern.match(path) for m in methods})
+    allowed = {m for pattern, methods in table if pattern.match(path) for m in methods}
+    if "GET" in allowed:
+        allowed.add("HEAD")  # `api.middleware.HeadAsGet`
+    return sorted(allowed)
 
 
 def _is_lock_timeout(exc: BaseException) -> bool:
@@ -285,6 +288,8 @@ def document(app: FastAPI) -> None:
                     statuses += [401, 403]
                 if method == "post":
                     statuses.append(409)
+                if "requestBody" in operation:
+                    statuses.append(415)
                 documented = operation.setdefault("responses", {})
                 for status, response in responses(*statuses).items():
                     if str(status) in documented and status != 422:

@@ -1,4 +1,8 @@
-"""The API's routes read a JSON body strictly: an object that repeats a key is refused.
+"""The API's routes read a body strictly: in the media type they take, each key once.
+
+A route that reads a JSON body answers 415 for a body sent as another media type (or with
+none named), and one that reads a form (the file import) for a body that is not a form,
+before anything else is read: a client learns what to send, not that its fields are wrong.
 
 `json.loads` keeps the last of repeated keys, so `{"amount": …, "amount": …}` would be
 read as whichever came last, while another reader of the same request (a proxy, a log,
@@ -15,11 +19,17 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Request, Response, params
 from fastapi.routing import APIRoute
+
+from api.problems import http_problem
 
 #: a key named in an error only when it looks like a field name (never echo free input)
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}", re.ASCII)
+#: a media type named in an error only when it looks like one
+_MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]{1,40}/[a-z0-9!#$&^_.+-]{1,60}", re.ASCII)
+#: the media types of a form body
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 class RepeatedKey(ValueError):
@@ -55,13 +65,47 @@ class StrictJSONRequest(Request):
         return self._json
 
 
+def is_json(media_type: str) -> bool:
+    """Whether a media type is JSON: application/json or a `+json` type."""
+    kind, _, subtype = media_type.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return "transfer-encoding" in request.headers or (length is not None and length != "0")
+
+
+def _refuse_media_type(request: Request, wanted: str) -> None:
+    """415 for a body whose Content-Type is not the one the route reads."""
+    given = _media_type(request)
+    sent = f"it came as {given}" if _MEDIA_TYPE.fullmatch(given) else "it came without one"
+    raise http_problem(415, f"this route reads a body of Content-Type {wanted}; {sent}")
+
+
 class LedgerRoute(APIRoute):
-    """An API route whose request reads its JSON body with `loads`."""
+    """An API route that refuses a body of another media type (415) and reads a JSON
+    body with `loads`."""
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handle = super().get_route_handler()
+        body = self.body_field
+        if body is None:
+            takes: Callable[[str], bool] | None = None
+        elif isinstance(body.field_info, params.Form):
+            wanted = FORM_TYPES[0]
+            takes = FORM_TYPES.__contains__
+        else:
+            wanted = "application/json"
+            takes = is_json
 
         async def strict(request: Request) -> Response:
+            if takes is not None and _has_body(request) and not takes(_media_type(request)):
+                _refuse_media_type(request, wanted)
             return await handle(StrictJSONRequest(request.scope, request.receive))
 
         return strict

@@ -168,12 +168,50 @@ def test_a_body_that_is_not_a_json_object_in_utf8_is_refused(world, body: bytes)
     assert_refused(api, r, before)
 
 
-def test_a_body_sent_as_another_media_type_is_refused(world):
+@pytest.mark.parametrize("media_type", [
+    "text/plain", None, "application/x-www-form-urlencoded", "multipart/form-data",
+    "application/jsonx", "text/json", "<script>/x",
+])
+def test_a_json_body_sent_as_another_media_type_or_none_is_415(world, media_type):
     api, side = world
     before = api.events()
+    headers = api.auth("treasurer")
+    if media_type is not None:
+        headers["content-type"] = media_type
     r = api.http.post("/v1/funds/FA/donations", content=json.dumps(donation(side)),
-                      headers={**api.auth("treasurer"), "content-type": "text/plain"})
-    assert_refused(api, r, before)
+                      headers=headers)
+    assert_refused(api, r, before, 415)
+    problem = r.json()
+    assert problem["type"] == "/problems/unsupported-media-type"
+    assert "application/json" in problem["detail"]
+    assert "<script>" not in problem["detail"]  # a media type is named only if it is one
+
+
+@pytest.mark.parametrize("media_type", [
+    "application/json; charset=utf-8", "Application/JSON", "application/vnd.ledger+json"])
+def test_json_is_taken_under_any_json_media_type(memory_api, media_type):
+    name = f"Sponsor sending {media_type}"
+    r = memory_api.http.post(
+        "/v1/sponsors", content=json.dumps({"name": name, "kind": "organization"}),
+        headers={**memory_api.auth("treasurer"), "content-type": media_type})
+    assert r.status_code == 201, r.text
+    assert memory_api.get(f"/v1/sponsors/{r.json()['id']}").json()["name"] == name
+
+
+def test_a_request_without_a_body_is_422_whatever_its_media_type(world):
+    api, _ = world
+    before = api.events()
+    r = api.http.post("/v1/funds/FA/donations", headers=api.auth("treasurer"))
+    assert_refused(api, r, before, 422)
+
+
+def test_an_import_sent_as_json_is_415_naming_a_form(world):
+    api, _ = world
+    before = api.events()
+    r = api.http.post("/v1/imports/donations", content=b'{"file": "a,b"}', headers={
+        **api.auth("treasurer"), "content-type": "application/json"})
+    assert_refused(api, r, before, 415)
+    assert "multipart/form-data" in r.json()["detail"]
 
 
 def test_a_body_over_one_mebibyte_is_413_whether_declared_or_chunked(world):

@@ -91,6 +91,8 @@ def test_the_served_api_records_reads_revokes_and_logs_one_clean_line_per_reques
         # a write is visible to the next read
         fund = http.get("/v1/funds/TT").json()
         assert fund["figures"]["available"] == {"amount": "3000000", "currency": "VND"}
+        head = http.head("/v1/funds/TT")
+        assert head.status_code == 200 and head.content == b""
         assert http.post("/v1/funds/TT/awards", json={"bad": STUDENT}).status_code == 422
 
         sponsor_key = ledger(env, "users", "add", "Agribank portal", "--role", "sponsor",
@@ -113,5 +115,7 @@ def test_the_served_api_records_reads_revokes_and_logs_one_clean_line_per_reques
     awarded = [r for r in requests if r["route"] == "/v1/funds/{code}/awards"]
     assert [r["status"] for r in awarded] == [201, 422]
     assert awarded[0]["actor"] == "Tran Thi Mai"
+    [head] = [r for r in requests if r["method"] == "HEAD"]
+    assert head["route"] == "/v1/funds/{code}" and head["status"] == 200
     text = log.read_text()
     assert STUDENT not in text and SCHOOL not in text and key not in text

@@ -19,7 +19,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -106,6 +106,9 @@ class Ledger(Application[UUID]):
     max_attempts = 30
     #: funds kept in memory between commands
     cache_size = 1000
+    #: seconds that a save lost to another process's writer makes writes keep copies of
+    #: their funds (see `_kept`)
+    contention_memory = 30.0
 
     def __init__(self, env: dict[str, str] | None = None, *, snapshot_interval: int = 1000):
         super().__init__(env)
@@ -121,6 +124,8 @@ class Ledger(Application[UUID]):
         self.save_ended = threading.Condition()
         self._writing = 0
         self._saves_ended = 0
+        #: until when (time.monotonic) writes keep copies of their funds
+        self._contended_until = 0.0
 
     def construct_transcoder(self) -> Transcoder:
         """The library's JSON transcoding, written by orjson where it writes the same JSON."""
@@ -374,6 +379,7 @@ class Ledger(Application[UUID]):
             with self._locked(fund_ids):
                 try:
                     funds = {code: self._load(i, code) for i, code in zip(fund_ids, codes)}
+                    kept = self._kept(funds.values())
                     versions = {code: fund.version for code, fund in funds.items()}
                     written: list[Written] = []
                     receipts: list[Receipt.Issued] = []
@@ -404,13 +410,12 @@ class Ledger(Application[UUID]):
                 try:
                     recordings = self.save(*funds.values(), *receipts)
                 except IntegrityError:
-                    self._forget(fund_ids)
                     # Either a concurrent writer moved a fund on (run again on fresh state)
                     # or some ids were recorded by another write: answer those from receipts.
-                    for receipt in receipts:
-                        if found := self._replay(receipt.originator_id, kind,
-                                                 receipt.fingerprint):
-                            prior[receipt.originator_id] = found
+                    self._lost(fund_ids, kept)
+                    prior.update(self._replays(
+                        [r.originator_id for r in receipts], kind,
+                        {r.originator_id: r.fingerprint for r in receipts}))
                 except BaseException:
                     self._forget(fund_ids)
                     raise
@@ -562,14 +567,8 @@ class Ledger(Application[UUID]):
     def ids_taken(self, ids: Sequence[UUID]) -> dict[UUID, Taken]:
         """What each of these ids already names (those that name nothing are left out):
         the write its receipt records, or a fund or sponsor. One query on PostgreSQL."""
-        unique = list(dict.fromkeys(ids))
-        select_first = getattr(self.recorder, "select_first_events", None)
-        if select_first is not None:
-            stored = select_first(unique)
-        else:
-            stored = [e for i in unique for e in self.recorder.select_events(i, lte=1)]
         found = {}
-        for s in stored:
+        for s in self._first_events(ids):
             e = self.mapper.to_domain_event(s)
             if isinstance(e, Receipt.Issued):
                 found[e.originator_id] = Taken(e.kind, recorded_donation(e.kind, e.result))
@@ -664,8 +663,10 @@ class Ledger(Application[UUID]):
         for attempt in range(self.max_attempts):
             with self._locked(fund_ids):
                 funds: list[Fund] = []
+                kept: list[Fund] | None = None
                 try:
                     funds.extend(self._load(i, c) for i, c in zip(fund_ids, codes))
+                    kept = self._kept(funds)
                     versions = [fund.version for fund in funds]
                     result = command(*funds)
                 except LedgerError:
@@ -691,7 +692,7 @@ class Ledger(Application[UUID]):
                         for fund in funds:
                             self._remember(fund)
                         return Written(result, True)
-                    self._forget(fund_ids)
+                    self._lost(fund_ids, kept)
                     if write_id is not None and (prior := self._replay(write_id, kind, fp)):
                         return prior
                 except BaseException:
@@ -704,6 +705,55 @@ class Ledger(Application[UUID]):
                     return Written(result, True, _position(recordings))
             time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise Contention(self.max_attempts)
+
+    def _kept(self, funds: Iterable[Fund]) -> list[Fund] | None:
+        """While another process's writer has been meeting this one's lately: brings the
+        funds up to date from the store (so that the save is less likely to be refused)
+        and answers copies of them before the command. Else None: one process's cache is
+        current, and copies would cost more than they save."""
+        if time.monotonic() >= self._contended_until:
+            return None
+        funds = list(funds)
+        self._caught_up(funds)
+        return [fund.copy() for fund in funds]
+
+    def _lost(self, fund_ids: Sequence[UUID], kept: Sequence[Fund] | None) -> None:
+        """After a save refused because a fund was moved on (or an id taken) meanwhile:
+        the funds as they were before the command, brought up to date from the store, go
+        back in the cache; without copies they are forgotten, to be loaded again (from a
+        snapshot and up to an interval of events each)."""
+        self._contended_until = time.monotonic() + self.contention_memory
+        if kept is None:
+            self._forget(fund_ids)
+            return
+        try:
+            self._caught_up(kept)
+        except BaseException:
+            self._forget(fund_ids)
+            raise
+        for fund in kept:
+            self._remember(fund)
+
+    def _replays(self, write_ids: Sequence[UUID], kind: str, fps: dict[UUID, str]
+                 ) -> dict[UUID, Written]:
+        """The original answers of those of these writes recorded meanwhile by another
+        request (one query on PostgreSQL); IdConflict for an id used for something else."""
+        found = {}
+        for s in self._first_events(write_ids):
+            e = self.mapper.to_domain_event(s)
+            if not isinstance(e, Receipt.Issued):
+                raise IdConflict(e.originator_id)
+            receipt = e.mutate(None)
+            found[e.originator_id] = Written(receipt.replay(kind, fps[e.originator_id]), False)
+        return found
+
+    def _first_events(self, ids: Sequence[UUID]) -> list[Any]:
+        """The first stored event of each of these aggregates that exists."""
+        unique = list(dict.fromkeys(ids))
+        select_first = getattr(self.recorder, "select_first_events", None)
+        if select_first is not None:
+            return list(select_first(unique))
+        return [e for i in unique for e in self.recorder.select_events(i, lte=1)]
 
     def _stored_as_made(self, made: Sequence[tuple[UUID, int, str]]) -> bool:
         """Whether these (fund id, seq, hash) events are in the store, just as made here."""

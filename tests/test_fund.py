@@ -84,3 +84,24 @@ def test_revoking_an_award_gives_its_unpaid_remainder_back_to_the_round(fund):
     assert fund.award_remainder("w1") == 0
     with pytest.raises(errors.AwardRevoked):
         fund.disburse("p2", "w1", vnd(1), paid_on=D, method="cash", actor="t")
+
+
+def test_a_copy_takes_commands_apart_from_its_original(fund):
+    fund.make_pledge("p1", "s1", vnd(300_000), [], actor="t", pledged_on=D)
+    fund.allocate("a1", "round", vnd(600_000), actor="t", allocated_on=D)
+    fund.grant_award("w1", "a1", {"name": "A", "school": "S"}, vnd(500_000), actor="t",
+                     granted_on=D)
+    fund.collect_events()
+    before = (fund.version, fund.figures(), fund.size, fund.last_hash)
+    twin = fund.copy()
+    fund.receive_donation("d2", "s1", vnd(100_000), None, received_on=D, method="cash",
+                          pledge_id="p1", actor="t")
+    fund.disburse("x1", "w1", vnd(200_000), paid_on=D, method="cash", actor="t")
+    fund.release("a1", vnd(50_000), "unused", actor="t", released_on=D)
+    assert (twin.version, twin.figures(), twin.size, twin.last_hash) == before
+    assert twin.pledged_outstanding == 300_000 and fund.pledged_outstanding == 200_000
+    assert twin.award_remainder("w1") == 500_000 and twin.allocation_remainder("a1") == 100_000
+    assert twin.collect_events() == [] and len(fund.collect_events()) == 3
+    # and the copy goes on as the original would have
+    twin.disburse("x1", "w1", vnd(200_000), paid_on=D, method="cash", actor="t")
+    assert twin.award_remainder("w1") == 300_000 and fund.award_remainder("w1") == 300_000

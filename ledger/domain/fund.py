@@ -213,6 +213,18 @@ class Fund(Aggregate):
         #: award id → {allocation, amount, disbursed, returned, revoked}
         self.awards: dict[str, dict[str, Any]] = {}
 
+    def copy(self) -> Fund:
+        """This fund as it is now, apart: commands on either leave the other as it was
+        (the ledger keeps one to go back to when another writer's save wins)."""
+        twin = object.__new__(type(self))
+        state = dict(vars(self))
+        for name in ("pledges", "allocations", "awards"):
+            state[name] = {key: dict(entry) for key, entry in state[name].items()}
+        state["reversed"] = dict(state["reversed"])
+        state["_pending_events"] = list(state["_pending_events"])
+        twin.__dict__.update(state)
+        return twin
+
     # ---- figures --------------------------------------------------------------------
 
     @property

@@ -2,9 +2,10 @@
 
 Context bound with `structlog.contextvars` (a request id, a projection's name) is merged
 into every line first; lines are JSON when stderr is not a terminal (servers, CI) and
-readable key=value pairs on a terminal. structlog's lines are rendered and written by
-structlog alone (the request's line is on every request's path: the standard library's
-records and handlers took three quarters of its cost); the standard library's lines
+readable key=value pairs on a terminal (`LEDGER_LOG_JSON`, 1 or 0, decides instead: the
+server's views process writes as the server does). structlog's lines are rendered and
+written by structlog alone (the request's line is on every request's path: the standard
+library's records and handlers took three quarters of its cost); the standard library's lines
 (uvicorn, eventsourcing) are rendered alike, and both write under one lock.
 
 Nothing here logs a student's personal data: callers log ids, codes, statuses and
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json as stdlib_json
 import logging
+import os
 import sys
 import threading
 from typing import Any
@@ -22,6 +24,10 @@ from typing import Any
 import orjson
 import structlog
 
+#: set in a child process's environment: "1" for JSON lines, "0" for readable ones
+JSON_VARIABLE = "LEDGER_LOG_JSON"
+#: whether this process writes JSON lines (once configured)
+as_json = True
 _configured = False
 _lock = threading.Lock()
 #: held while a line is written, by structlog's writer and the standard library's handler
@@ -37,7 +43,12 @@ def configure(level: int = logging.INFO, *, json: bool | None = None) -> None:
         if _configured:
             return
         _configured = True
-    as_json = (not sys.stderr.isatty()) if json is None else json
+    global as_json
+    if json is None:
+        # a child process writing to its parent through a pipe writes as the parent does
+        chosen = os.environ.get(JSON_VARIABLE)
+        json = (not sys.stderr.isatty()) if chosen not in ("0", "1") else chosen == "1"
+    as_json = json
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -84,12 +95,18 @@ class _NamedLineWriter:
         self.name = name
 
     def msg(self, message: str) -> None:
-        with _LINES:
-            stream = _stream or sys.stderr
-            stream.write(message + "\n")
-            stream.flush()
+        write_line(message)
 
     log = debug = info = warn = warning = err = error = critical = exception = fatal = msg
+
+
+def write_line(text: str) -> None:
+    """Writes one line whole among this process's log lines (under the lock both writers
+    hold): a line of structlog's, or one relayed from a child process."""
+    with _LINES:
+        stream = _stream or sys.stderr
+        stream.write(text if text.endswith("\n") else text + "\n")
+        stream.flush()
 
 
 class _LineHandler(logging.StreamHandler):  # type: ignore[type-arg]

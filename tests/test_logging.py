@@ -4,8 +4,11 @@ standard library's alike, never two lines run together, whatever threads write t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+
+import pytest
 
 WRITER = r"""
 import logging, threading, structlog
@@ -50,3 +53,19 @@ def test_every_line_is_one_json_object_from_either_kind_of_logger():
     assert failed["level"] == "error" and "ZeroDivisionError" in failed["exception"]
     assert not [line for line in lines if line["event"] == "below the level"]
     assert len(lines) == 800 + 801 + 2
+
+
+@pytest.mark.parametrize(("chosen", "json_lines"), [("1", True), ("0", False)])
+def test_a_child_process_writes_as_its_parent_chose_whatever_its_stderr_is(chosen, json_lines):
+    """`ledger serve` relays its views process's lines: through a pipe, which is not a
+    terminal, they would be JSON even where the server writes readable lines."""
+    done = subprocess.run(
+        [sys.executable, "-c", "from ledger.logging import configure, get_logger; "
+                               "configure(); get_logger('child').info('started', n=1)"],
+        capture_output=True, text=True, timeout=60, check=True,
+        env={**os.environ, "LEDGER_LOG_JSON": chosen})
+    [line] = done.stderr.splitlines()
+    if json_lines:
+        assert json.loads(line)["event"] == "started"
+    else:
+        assert line.lstrip("0123456789-:.TZ ").startswith("[info") and "n=1" in line

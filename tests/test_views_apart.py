@@ -6,6 +6,7 @@ again if it ends and stopped with the server."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -355,3 +356,39 @@ def test_the_views_process_stops_once_its_parent_is_gone(sqlite_settings, tmp_pa
         parent.stdout.close()
         if _alive(orphan):
             os.kill(orphan, signal.SIGKILL)
+
+
+#: a parent that logs lines while its views process (here a stand-in) writes long ones
+INTERLEAVING = r"""
+import sys, threading
+from ledger.logging import configure
+configure(json=True)
+import structlog
+from ledger.cli._views_process import ViewsProcess
+
+CHILD = '''
+import json, sys
+for i in range(300):
+    print(json.dumps({"event": "child", "i": i, "pad": "x" * 20000}), file=sys.stderr,
+          flush=True)
+'''
+keeper = ViewsProcess([sys.executable, "-c", CHILD], first_pause=30)
+log = structlog.get_logger("parent")
+keeper.start()
+for i in range(3000):
+    log.info("parent", i=i, pad="y" * 3000)
+keeper._process.wait()
+keeper.stop()
+"""
+
+
+def test_the_views_process_lines_reach_the_servers_log_whole_however_long():
+    """Both processes' lines go to one stream; a write of more than PIPE_BUF bytes to a
+    pipe is not atomic, so the views process's lines are relayed by the server, each
+    written whole under its log lock."""
+    done = subprocess.run([sys.executable, "-c", INTERLEAVING], capture_output=True,
+                          timeout=120, check=True)
+    lines = done.stderr.decode().splitlines()
+    parsed = [json.loads(line) for line in lines]  # every line whole
+    assert sorted(p["i"] for p in parsed if p["event"] == "child") == list(range(300))
+    assert sorted(p["i"] for p in parsed if p["event"] == "parent") == list(range(3000))

@@ -5,7 +5,10 @@ It is started before the server and stopped after it. Should it end while the se
 runs, it is started again: after 1 s, then up to 30 s between attempts while it keeps
 failing, and after 1 s again once it has run for a minute. Writes are still recorded
 meanwhile, and answered once the views show them, or after the read-your-writes timeout.
-It stops by itself if the server dies without stopping it (`--parent`).
+It stops by itself if the server dies without stopping it (`--parent`). Its log lines
+reach the server's stderr through the server, each written whole among the server's own
+(two processes writing to one pipe would interleave the pieces of a line longer than the
+pipe writes at once, 4 KiB).
 """
 
 from __future__ import annotations
@@ -15,8 +18,12 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import structlog
+
+from ledger.logging import JSON_VARIABLE, write_line
+import ledger.logging
 
 log = structlog.get_logger("ledger.serve")
 
@@ -25,6 +32,8 @@ COMMAND = [sys.executable, "-m", "ledger", "projections", "run"]
 STOP_WAIT = 15.0
 #: seconds after which a process that ends is started again after the first pause
 HEALTHY = 60.0
+#: the longest piece of a line relayed at once (a longer line is relayed in pieces)
+RELAY_PIECE = 1 << 20
 
 
 class _Ended:
@@ -48,6 +57,7 @@ class ViewsProcess:
         self._process: subprocess.Popen[bytes] | _Ended | None = None
         self._lock = threading.Lock()
         self._watch: threading.Thread | None = None
+        self._relays: list[threading.Thread] = []
         #: how many times it was started, and how many starts failed
         self.starts = 0
         self.failed_starts = 0
@@ -69,8 +79,14 @@ class ViewsProcess:
             if self._stopping.is_set():
                 return
             # a session of its own: a terminal's Ctrl-C reaches the server, which stops it
-            self._process = subprocess.Popen(self.command, start_new_session=True)
+            env = {**os.environ, JSON_VARIABLE: "1" if ledger.logging.as_json else "0"}
+            self._process = subprocess.Popen(self.command, start_new_session=True,
+                                             stderr=subprocess.PIPE, env=env)
             self.starts += 1
+            relay = threading.Thread(target=_relay, args=(self._process.stderr,),
+                                     name="views-process-log", daemon=True)
+            relay.start()
+            self._relays = [r for r in self._relays if r.is_alive()] + [relay]
         log.info("views process started", pid=self._process.pid)
 
     def _keep_running(self) -> None:
@@ -111,3 +127,12 @@ class ViewsProcess:
                 process.wait()
         if self._watch is not None:
             self._watch.join(timeout=5)
+        for relay in self._relays:
+            relay.join(timeout=5)  # its last lines, written as it stopped
+
+
+def _relay(pipe: Any) -> None:
+    """Writes what the views process writes to its stderr here, a line at a time."""
+    with pipe:
+        for line in iter(lambda: pipe.readline(RELAY_PIECE), b""):
+            write_line(line.decode("utf-8", "replace"))

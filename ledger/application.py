@@ -766,12 +766,7 @@ class Ledger(Application[UUID]):
     def _replay(self, write_id: UUID, kind: str, fp: str) -> Written | None:
         """The original answer if a write with this id was recorded; IdConflict if the id
         was used for something else."""
-        found = self._aggregate(write_id)
-        if found is None:
-            return None
-        if not isinstance(found, Receipt):
-            raise IdConflict(write_id)
-        return Written(found.replay(kind, fp), False)
+        return self._replays([write_id], kind, {write_id: fp}).get(write_id)
 
     def _aggregate(self, aggregate_id: UUID) -> Aggregate | None:
         try:

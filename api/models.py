@@ -8,7 +8,7 @@ characters. Each rule is checked here, so malformed input is a 422 before the le
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -27,7 +27,7 @@ from pydantic import (
 from ledger.domain.errors import InvalidInput
 from ledger.domain.money import CURRENCY_EXPONENTS, Money
 from ledger.domain.sponsor import SPONSOR_KINDS
-from ledger.domain.values import iso_date
+from ledger.domain.values import iso_date, iso_moment
 
 #: a plain decimal string in major units (SPEC §3)
 DECIMAL_PATTERN = r"^[0-9]+(\.[0-9]+)?$"
@@ -62,6 +62,18 @@ def _day(value: Any) -> date:
 Day = Annotated[date, BeforeValidator(_day),
                 WithJsonSchema({"type": "string", "format": "date",
                                 "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"})]
+
+
+def _moment(value: Any) -> datetime:
+    try:
+        return iso_moment("time", value)
+    except InvalidInput as e:
+        raise ValueError(e.reason) from None
+
+
+#: a moment, ISO 8601 with its offset (RFC 3339's date-time)
+Moment = Annotated[datetime, BeforeValidator(_moment),
+                   WithJsonSchema({"type": "string", "format": "date-time", "maxLength": 64})]
 FundCode = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
 
 

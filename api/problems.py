@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -156,16 +157,17 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     # Only where and why: never echo the input, which may hold personal data.
     return [
-        {"loc": [str(part) for part in e.get("loc", ())], "msg": _message(e),
+        {"loc": [str(part) for part in e.get("loc", ())], "msg": error_message(e),
          "type": str(e.get("type", ""))}
         for e in exc.errors()
     ]
 
 
-def _message(error: dict[str, Any]) -> str:
-    """The error's message; for a body that is not JSON, with the parser's reason (which
+def error_message(error: Mapping[str, Any]) -> str:
+    """A validation error's message, without pydantic's "Value error, " before the
+    ledger's own reasons; for a body that is not JSON, with the parser's reason (which
     names a position or a repeated field, never a value)."""
-    message = str(error.get("msg", ""))
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
     reason = (error.get("ctx") or {}).get("error")
     if error.get("type") == "json_invalid" and isinstance(reason, str):
         return f"{message}: {reason}"

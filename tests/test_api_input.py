@@ -303,3 +303,44 @@ def test_a_body_that_repeats_a_key_is_422_naming_only_a_field_name(world, body, 
     assert reason in problem["errors"][0]["msg"] and reason in problem["detail"]
     assert "Nguyễn" not in r.text
 
+
+
+@pytest.mark.parametrize(("path", "query"), [
+    ("/v1/funds/FA/balance", {"as_of": ""}),
+    ("/v1/funds/FA/balance", {"as_of": "2025-02-30"}),
+    ("/v1/funds/FA/balance", {"as_of": "1/9/2025"}),
+    ("/v1/funds/FA/balance", {"known_at": "2025-09-01T00:00:00"}),  # no offset
+    ("/v1/funds/FA/balance", {"known_at": "yesterday"}),
+    ("/v1/funds/FA/balance", {"known_at": "2025-09-01T00:00:00+07:00" + " " * 64}),
+    ("/v1/audit/verify", {"since": " ledger-digest:v1:1:" + "0" * 64 + ":2025-09-01T00:00:00+00:00"}),
+    ("/v1/audit/verify", {"since": "ledger-digest:v1:1:" + "0" * 64 + ":later"}),
+])
+def test_a_malformed_date_time_or_digest_in_a_query_is_422(world, path, query):
+    api, _ = world
+    before = api.events()
+    assert_refused(api, api.get(path, who="auditor", params=query), before, 422)
+
+
+def test_a_malformed_statement_period_is_422_and_dates_are_documented_as_such(world):
+    api, side = world
+    before = api.events()
+    for query in ({"from": "2025-13-01"}, {"to": "2025-09-31"}, {"from": ""}):
+        r = api.get(f"/v1/sponsors/{side.sponsor}/statement", params=query)
+        assert_refused(api, r, before, 422)
+    parameters = {
+        (path, p["name"]): p["schema"]
+        for path, operations in api.http.get("/openapi.json").json()["paths"].items()
+        for operation in operations.values() for p in operation.get("parameters", ())
+    }
+    for name in ("as_of", "from", "to"):
+        path = ("/v1/funds/{code}/balance" if name == "as_of"
+                else "/v1/sponsors/{sponsor_id}/statement")
+        assert {"format": "date"}.items() <= _schema_of(parameters[path, name]).items()
+    assert _schema_of(parameters["/v1/funds/{code}/balance", "known_at"])["format"] == "date-time"
+    assert _schema_of(parameters["/v1/audit/verify", "since"])["pattern"].startswith(
+        "^ledger-digest:v1:")
+
+
+def _schema_of(parameter: dict[str, Any]) -> dict[str, Any]:
+    """The schema of an optional parameter (FastAPI writes `anyOf: [it, null]`)."""
+    return next((s for s in parameter.get("anyOf", ()) if s.get("type") != "null"), parameter)

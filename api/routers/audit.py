@@ -4,22 +4,24 @@ models: both fold the stored events themselves."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from api.deps import AuditorDep, LedgerDep, ReadModelsDep, ReaderDep
+from api.models import Day, Moment
 from api.resources import MoneyOut, Out
 from api.routing import LedgerRoute
+from ledger.audit.digest import PATTERN as DIGEST_PATTERN
 from ledger.audit.digest import Digest
 from ledger.audit.replay import replay
 from ledger.audit.verify import verify
-from ledger.domain.errors import InvalidInput
-from ledger.domain.values import iso_date
 
 router = APIRouter(tags=["audit"], route_class=LedgerRoute)
+
+#: a digest's text, its form documented (`Digest.parse` checks it)
+DigestText = Annotated[str, WithJsonSchema({"type": "string", "pattern": f"^{DIGEST_PATTERN}$"})]
 
 
 class Balance(Out):
@@ -64,13 +66,11 @@ def balance(
     code: str,
     principal: ReaderDep,
     ledger: LedgerDep,
-    as_of: Annotated[str | None, Query(description="YYYY-MM-DD (default: every event)")] = None,
-    known_at: Annotated[str | None, Query(
+    as_of: Annotated[Day | None, Query(description="YYYY-MM-DD (default: every event)")] = None,
+    known_at: Annotated[Moment | None, Query(
         description="ISO 8601 time with an offset (default: now)")] = None,
 ) -> Any:
-    day = iso_date("as_of", as_of) if as_of is not None else None
-    moment = _moment(known_at) if known_at is not None else None
-    fund = replay(ledger, code, day, moment)
+    fund = replay(ledger, code, as_of, known_at)
     return {
         "fund": fund["code"],
         "currency": fund["currency"],
@@ -88,20 +88,9 @@ def verify_ledger(
     principal: AuditorDep,
     ledger: LedgerDep,
     views: ReadModelsDep,
-    since: Annotated[str | None, Query(
+    since: Annotated[DigestText | None, Query(
         description="a digest kept earlier: also prove that history only grew")] = None,
 ) -> Any:
     digest = Digest.parse(since) if since is not None else None
     return verify(ledger, since=digest, read_models=views).as_json()
 
-
-def _moment(text: str) -> datetime:
-    if len(text) > 64:
-        raise InvalidInput("known_at", "must be an ISO 8601 time with an offset")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("known_at", f"{text!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise InvalidInput("known_at", "needs an offset, e.g. 2025-06-30T17:00:00+07:00")
-    return moment

@@ -8,9 +8,9 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from api.deps import LedgerDep, SponsorReaderDep
+from api.models import Day
 from api.routing import LedgerRoute
 from ledger.domain.errors import SponsorNotFound
-from ledger.domain.values import iso_date
 from ledger.statements.build import build_statement
 from ledger.statements.formatting import Lang
 from ledger.statements.model import Statement
@@ -44,17 +44,15 @@ def get_statement(
     sponsor_id: UUID,
     principal: SponsorReaderDep,
     ledger: LedgerDep,
-    from_: Annotated[str | None, Query(alias="from", description="first day, YYYY-MM-DD")] = None,
-    to: Annotated[str | None, Query(description="last day, YYYY-MM-DD")] = None,
+    from_: Annotated[Day | None, Query(alias="from", description="first day, YYYY-MM-DD")] = None,
+    to: Annotated[Day | None, Query(description="last day, YYYY-MM-DD")] = None,
     fmt: Annotated[Format, Query(alias="format")] = "json",
     lang: Lang = "vi",
 ) -> Any:
     # another sponsor's id answers exactly as a missing one
     if not principal.may_see_sponsor(sponsor_id):
         raise SponsorNotFound(sponsor_id)
-    start = iso_date("from", from_) if from_ is not None else None
-    end = iso_date("to", to) if to is not None else None
-    statement = build_statement(ledger, sponsor_id, start, end)
+    statement = build_statement(ledger, sponsor_id, from_, to)
     if fmt == "json":
         return statement
     return Response(

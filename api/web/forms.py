@@ -20,7 +20,7 @@ import anyio.from_thread
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from api.problems import http_problem, problem_for
+from api.problems import error_message, http_problem, problem_for
 from api.web.labels import label
 from api.web.render import PageRoute, format_money, lang_of, page, redirect
 from api.web.session import PostedForm, TreasurerSession
@@ -122,7 +122,7 @@ def _message(error: Mapping[str, Any], f: Field | None, lang: Lang) -> str:
         return label("err_form_id", lang)
     if kind.startswith("uuid"):
         return label("err_choose", lang)
-    return str(error.get("msg", "")).removeprefix("Value error, ")
+    return error_message(error)
 
 
 def field_errors(exc: ValidationError, spec: FormSpec, ctx: Context,

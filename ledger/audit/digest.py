@@ -23,7 +23,11 @@ from datetime import datetime, timezone
 from ledger.domain.errors import InvalidInput
 
 PREFIX = "ledger-digest:v1"
-_TEXT = re.compile(r"ledger-digest:v1:(\d{1,19}):([0-9a-f]{64}):(.+)", re.ASCII)
+#: a digest's text: size, Merkle root, and the UTC time it was taken (ISO 8601); one
+#: regular expression in Python and in JSON Schema alike (the API documents it)
+PATTERN = (r"ledger-digest:v1:([0-9]{1,19}):([0-9a-f]{64}):"
+           r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.+Z-]{8,32})")
+_TEXT = re.compile(PATTERN, re.ASCII)
 EMPTY_ROOT = hashlib.sha256(b"").hexdigest()
 
 
@@ -82,7 +86,7 @@ class Digest:
 
     @classmethod
     def parse(cls, text: str) -> Digest:
-        match = _TEXT.fullmatch(text.strip())
+        match = _TEXT.fullmatch(text)
         if not match:
             raise InvalidInput("digest", f"expected {PREFIX}:SIZE:ROOT:TIME as printed by "
                                          "`ledger audit digest`")

@@ -63,7 +63,7 @@ def verify(since: str | None, read_models: bool, as_json: bool) -> None:
     from ledger.audit.verify import verify as verify_ledger
 
     try:
-        digest = Digest.parse(since) if since else None
+        digest = Digest.parse(since.strip()) if since else None
     except LedgerError as e:
         raise click.BadParameter(e.detail, param_hint="--since") from None
     app = ledger_app()

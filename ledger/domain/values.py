@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from ledger.domain.errors import InvalidInput
 
@@ -52,6 +52,21 @@ def effective_date(field: str, value: date) -> date:
         raise InvalidInput(field, f"must be between {EARLIEST_DATE.isoformat()} and "
                                   f"{LATEST_DATE.isoformat()}")
     return value
+
+
+def iso_moment(field: str, value: object) -> datetime:
+    """A moment given as ISO 8601 with its offset (`2025-06-30T17:00:00+07:00`)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    if not isinstance(value, str) or len(value) > 64:
+        raise InvalidInput(field, "must be an ISO 8601 time with an offset")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(field, "is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise InvalidInput(field, "needs an offset, e.g. 2025-06-30T17:00:00+07:00")
+    return moment
 
 
 def iso_date(field: str, value: object) -> date:

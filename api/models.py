@@ -26,14 +26,14 @@ from pydantic import (
 
 from ledger.domain.errors import InvalidInput
 from ledger.domain.money import CURRENCY_EXPONENTS, Money
-from ledger.domain.sponsor import SPONSOR_KINDS
-from ledger.domain.values import iso_date, iso_moment
+from ledger.domain.sponsor import EMAIL_PATTERN, SPONSOR_KINDS
+from ledger.domain.values import CONTROL_RANGES, iso_date, iso_moment
 
 #: a plain decimal string in major units (SPEC §3)
 DECIMAL_PATTERN = r"^[0-9]+(\.[0-9]+)?$"
 #: text with at least one visible character and no control characters
-TEXT_PATTERN = r"^(?!\s*$)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-OPTIONAL_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+TEXT_PATTERN = rf"^(?!\s*$)[^{CONTROL_RANGES}]*$"
+OPTIONAL_TEXT_PATTERN = rf"^[^{CONTROL_RANGES}]*$"
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 
 Currency = Literal[tuple(sorted(CURRENCY_EXPONENTS))]  # type: ignore[valid-type]
@@ -62,6 +62,13 @@ def _day(value: Any) -> date:
 Day = Annotated[date, BeforeValidator(_day),
                 WithJsonSchema({"type": "string", "format": "date",
                                 "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"})]
+#: the years of the dates an event may take effect on (`values.effective_date` checks the
+#: whole range, EARLIEST_DATE to LATEST_DATE)
+EFFECTIVE_DATE_PATTERN = r"^(19[0-9]{2}|2[0-9]{3})-[0-9]{2}-[0-9]{2}$"
+#: a date an event takes effect on
+EffectiveDay = Annotated[date, BeforeValidator(_day),
+                         WithJsonSchema({"type": "string", "format": "date",
+                                         "pattern": EFFECTIVE_DATE_PATTERN})]
 
 
 def _moment(value: Any) -> datetime:
@@ -134,22 +141,21 @@ class FundIn(WriteIn):
     currency: Currency = "VND"
     purpose: OptionalText(2000) = ""
     restricted: StrictBool = False  # true or false: not "yes", 1 or "on"
-    opened_on: Day | None = None
+    opened_on: EffectiveDay | None = None
 
 
 class CloseIn(WriteIn):
-    closed_on: Day | None = None
+    closed_on: EffectiveDay | None = None
 
 
 class SponsorIn(WriteIn):
     name: Text(200)
     kind: Literal[SPONSOR_KINDS]  # type: ignore[valid-type]
-    email: Annotated[str, StringConstraints(
-        max_length=254, pattern=r"^([^\s@\x00-\x1f\x7f]+@[^\s@\x00-\x1f\x7f]+)?$")] = ""
+    email: Annotated[str, StringConstraints(max_length=254, pattern=f"^({EMAIL_PATTERN})?$")] = ""
 
 
 class Instalment(Strict):
-    due: Day
+    due: EffectiveDay
     amount: MoneyIn
 
 
@@ -157,7 +163,7 @@ class PledgeIn(WriteIn):
     sponsor_id: UUID
     amount: MoneyIn
     schedule: list[Instalment] = Field(default_factory=list, max_length=120)
-    pledged_on: Day | None = None
+    pledged_on: EffectiveDay | None = None
 
 
 class ReasonIn(WriteIn):
@@ -167,20 +173,20 @@ class ReasonIn(WriteIn):
 
 
 class CancelIn(ReasonIn):
-    cancelled_on: Day | None = None
+    cancelled_on: EffectiveDay | None = None
 
 
 class ReverseIn(ReasonIn):
-    reversed_on: Day | None = None
+    reversed_on: EffectiveDay | None = None
 
 
 class RevokeIn(ReasonIn):
-    revoked_on: Day | None = None
+    revoked_on: EffectiveDay | None = None
 
 
 class ReleaseIn(ReasonIn):
     amount: MoneyIn
-    released_on: Day | None = None
+    released_on: EffectiveDay | None = None
 
 
 class DonationIn(WriteIn):
@@ -188,7 +194,7 @@ class DonationIn(WriteIn):
     amount: MoneyIn
     credited: MoneyIn | None = Field(
         None, description="what the bank credited in the fund's currency (for a foreign gift)")
-    received_on: Day
+    received_on: EffectiveDay
     method: Text(64)
     reference: OptionalText(140) = ""
     pledge_id: UUID | None = None
@@ -197,7 +203,7 @@ class DonationIn(WriteIn):
 class AllocationIn(WriteIn):
     name: Text(200)
     amount: MoneyIn
-    allocated_on: Day | None = None
+    allocated_on: EffectiveDay | None = None
 
 
 class Recipient(Strict):
@@ -213,19 +219,19 @@ class AwardIn(WriteIn):
     allocation_id: UUID
     recipient: Recipient
     amount: MoneyIn
-    granted_on: Day | None = None
+    granted_on: EffectiveDay | None = None
 
 
 class DisbursementIn(WriteIn):
     amount: MoneyIn
-    paid_on: Day
+    paid_on: EffectiveDay
     method: Text(64)
     reference: OptionalText(140) = ""
 
 
 class ReturnIn(WriteIn):
     amount: MoneyIn
-    returned_on: Day
+    returned_on: EffectiveDay
     reason: Text(500)
 
 
@@ -234,4 +240,4 @@ class TransferIn(WriteIn):
     to_fund: FundCode
     amount: MoneyIn
     reason: Text(500)
-    transferred_on: Day | None = None
+    transferred_on: EffectiveDay | None = None

@@ -1,8 +1,12 @@
-"""The API's routes read a body strictly: in the media type they take, each key once.
+"""The API's routes read a request strictly: the body in the media type they take, each
+key once, and only the query parameters they name, each once.
 
 A route that reads a JSON body answers 415 for a body sent as another media type (or with
 none named), and one that reads a form (the file import) for a body that is not a form,
 before anything else is read: a client learns what to send, not that its fields are wrong.
+A query parameter the route does not take, or one given twice, is 422 as well: a mistyped
+`as-of` would otherwise be ignored, and an auditor shown today's figures as the ones asked
+for.
 
 `json.loads` keeps the last of repeated keys, so `{"amount": …, "amount": …}` would be
 read as whichever came last, while another reader of the same request (a proxy, a log,
@@ -26,6 +30,8 @@ from api.problems import http_problem
 
 #: a key named in an error only when it looks like a field name (never echo free input)
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}", re.ASCII)
+#: a query parameter named in an error only when it looks like a name
+_QUERY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}", re.ASCII)
 #: a media type named in an error only when it looks like one
 _MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]{1,40}/[a-z0-9!#$&^_.+-]{1,60}", re.ASCII)
 #: the media types of a form body
@@ -80,6 +86,33 @@ def _has_body(request: Request) -> bool:
     return "transfer-encoding" in request.headers or (length is not None and length != "0")
 
 
+def _query_names(dependant: Any) -> frozenset[str]:
+    """The query parameters a route takes (its dependencies' included), by their names."""
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+def _refuse_query(request: Request, known: frozenset[str]) -> None:
+    """422 for a query parameter the route does not take, or one given twice."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        shown = name if _QUERY_NAME.fullmatch(name) else None
+        if name not in known:
+            taken = (f"it takes {', '.join(sorted(known))}" if known
+                     else "it takes no query parameters")
+            reason = (f"this route takes no query parameter {shown!r}; {taken}" if shown
+                      else f"this route takes no such query parameter; {taken}")
+        elif name in seen:
+            reason = f"the query gives {name!r} more than once"
+        else:
+            seen.add(name)
+            continue
+        raise http_problem(422, reason, errors=[{"loc": ["query", shown or "?"],
+                                                 "msg": reason}])
+
+
 def _refuse_media_type(request: Request, wanted: str) -> None:
     """415 for a body whose Content-Type is not the one the route reads."""
     given = _media_type(request)
@@ -88,8 +121,8 @@ def _refuse_media_type(request: Request, wanted: str) -> None:
 
 
 class LedgerRoute(APIRoute):
-    """An API route that refuses a body of another media type (415) and reads a JSON
-    body with `loads`."""
+    """An API route that refuses a body of another media type (415) and query parameters
+    it does not take (422), and reads a JSON body with `loads`."""
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handle = super().get_route_handler()
@@ -102,8 +135,11 @@ class LedgerRoute(APIRoute):
         else:
             wanted = "application/json"
             takes = is_json
+        known = _query_names(self.dependant)
 
         async def strict(request: Request) -> Response:
+            if request.scope.get("query_string"):
+                _refuse_query(request, known)
             if takes is not None and _has_body(request) and not takes(_media_type(request)):
                 _refuse_media_type(request, wanted)
             return await handle(StrictJSONRequest(request.scope, request.receive))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import httpx
@@ -344,3 +345,67 @@ def test_a_malformed_statement_period_is_422_and_dates_are_documented_as_such(wo
 def _schema_of(parameter: dict[str, Any]) -> dict[str, Any]:
     """The schema of an optional parameter (FastAPI writes `anyOf: [it, null]`)."""
     return next((s for s in parameter.get("anyOf", ()) if s.get("type") != "null"), parameter)
+
+
+def test_the_documented_text_and_date_patterns_are_the_ledgers_rules():
+    """The schema's patterns say what the domain accepts (schemathesis sends what they
+    allow and expects it taken): control characters, C1 and bidirectional overrides
+    included, and the effective dates' years."""
+    import re as python_re
+
+    from api.models import EFFECTIVE_DATE_PATTERN, OPTIONAL_TEXT_PATTERN, TEXT_PATTERN
+    from ledger.domain import values
+    from ledger.domain.errors import InvalidInput
+
+    for sample in ["Nguyễn Thị Lan", "a\tb", "\x85", "\x9f", "a\u202eb", "\u2066", "\x7f",
+                   "\x00", " ", "line\nbreak", "ok\u2067"]:
+        for pattern, required in ((TEXT_PATTERN, True), (OPTIONAL_TEXT_PATTERN, False)):
+            try:
+                values.text("f", sample, max_len=100, required=required)
+                taken = True
+            except InvalidInput:
+                taken = False
+            assert bool(python_re.fullmatch(pattern, sample)) == taken, (repr(sample), required)
+    for day, taken in [("1899-12-31", False), ("1900-01-01", True), ("2999-12-31", True),
+                       ("3000-01-01", False), ("0001-01-01", False)]:
+        assert bool(python_re.fullmatch(EFFECTIVE_DATE_PATTERN, day)) == taken, day
+        assert (values.EARLIEST_DATE <= date.fromisoformat(day) <= values.LATEST_DATE) == taken
+
+
+@pytest.mark.parametrize(("path", "query", "named"), [
+    ("/v1/funds/FA/balance", "as-of=2025-09-01", "'as-of'; it takes as_of, known_at"),
+    ("/v1/funds/FA/events", "limit=5&limit=500", "'limit' more than once"),
+    ("/v1/funds/FA/events", "_=1700000000", "'_'; it takes after, limit"),
+    ("/v1/funds", "code=FA", "'code'; it takes no query parameters"),
+    ("/v1/funds/FA/events", "%C2%89=1", "no such query parameter"),
+])
+def test_a_query_parameter_the_route_does_not_take_or_repeats_is_422(world, path, query, named):
+    """A mistyped parameter would be ignored, and an auditor shown today's figures as the
+    ones asked for."""
+    api, _ = world
+    before = api.events()
+    r = api.get(f"{path}?{query}", who="auditor")
+    assert_refused(api, r, before, 422)
+    assert named in r.json()["detail"]
+
+
+def test_a_write_with_a_query_parameter_is_422_and_records_nothing(world):
+    api, side = world
+    before = api.events()
+    r = api.post("/v1/funds/FA/donations?dry_run=true", donation(side))
+    assert_refused(api, r, before, 422)
+
+
+@pytest.mark.parametrize("email", ["a@b@c", "lan@vcb.vn ", "lan\t@vcb.vn", "lan@vcb.vn\u00a0",
+                                   "lan@vcb.vn\ufeff", "@vcb.vn", "lan@", "lan\u0085@vcb.vn"])
+def test_an_email_with_whitespace_control_characters_or_not_one_at_is_422(world, email):
+    api, _ = world
+    before = api.events()
+    r = api.post("/v1/sponsors", {"name": "Tran Van Lan", "kind": "individual", "email": email})
+    assert_refused(api, r, before, 422)
+
+
+def test_an_email_in_vietnamese_letters_is_taken(memory_api):
+    r = memory_api.post("/v1/sponsors", {"name": "Trần Văn Lân", "kind": "individual",
+                                         "email": "lân@trường.vn"})
+    assert r.status_code == 201, r.text

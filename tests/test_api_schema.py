@@ -29,8 +29,20 @@ def _close_the_api():
     _running.__exit__(None, None, None)
 
 
+#: operations that refuse some requests the schema allows, for reasons a JSON Schema
+#: cannot state: two fields that must differ, and a file's rows. Their refusals are
+#: problems (422) as documented; only schemathesis's "valid data accepted" check is off.
+BEYOND_THE_SCHEMA = {
+    "POST /v1/transfers": "from_fund and to_fund must be two different funds",
+    "POST /v1/imports/donations": "the file's rows are read and checked",
+}
+
+
 @schema.parametrize()
-@settings(max_examples=6, deadline=None, derandomize=True,
+@settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
-def test_every_operation_conforms_to_the_openapi_schema(case):
-    case.call_and_validate(headers=API.auth("treasurer"))
+@pytest.mark.parametrize("who", ["treasurer", "auditor"])
+def test_every_operation_conforms_to_the_openapi_schema(case, who):
+    excluded = ([schemathesis.checks.positive_data_acceptance]
+                if case.operation.label in BEYOND_THE_SCHEMA else [])
+    case.call_and_validate(headers=API.auth(who), excluded_checks=excluded)

@@ -23,6 +23,7 @@ from api.web.writes import DONE
 from ledger.application import today
 from ledger.directory import sponsors as sponsor_directory
 from ledger.domain.money import Money
+from ledger.domain.values import iso_date
 from ledger.statements.build import EARLIEST
 from ledger.statements.formatting import LANGS, Lang
 
@@ -187,8 +188,9 @@ def statement(
     to: Annotated[str, Query(max_length=64)] = "",
 ) -> Any:
     # an empty date field of the form means the API's default
-    return get_statement(sponsor_id, session.principal, ledger, from_ or None, to or None,
-                         fmt, lang)
+    start = iso_date("from", from_) if from_ else None
+    end = iso_date("to", to) if to else None
+    return get_statement(sponsor_id, session.principal, ledger, start, end, fmt, lang)
 
 
 @router.api_route("/web/{rest:path}", methods=["GET", "HEAD", "POST"])

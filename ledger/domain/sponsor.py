@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -10,6 +11,10 @@ from ledger.domain import values
 from ledger.domain.errors import InvalidInput
 
 SPONSOR_KINDS = ("individual", "organization", "family", "clan")
+_NOT_IN_EMAIL = f"@{values.WHITESPACE_RANGES}{values.CONTROL_RANGES}"
+#: an email address as the ledger takes it: one "@" between two parts, no whitespace and
+#: no control characters (Python's and JSON Schema's regular expressions read it alike)
+EMAIL_PATTERN = f"[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+"
 
 
 class Sponsor(Aggregate):
@@ -27,7 +32,7 @@ class Sponsor(Aggregate):
         if kind not in SPONSOR_KINDS:
             raise InvalidInput("kind", f"must be one of {', '.join(SPONSOR_KINDS)}")
         email = values.text("email", email, max_len=254, required=False)
-        if email and ("@" not in email or " " in email):
+        if email and not re.fullmatch(EMAIL_PATTERN, email):
             raise InvalidInput("email", "is not an email address")
         return cls._create(
             cls.Registered, id=sponsor_id, name=name, kind=kind, email=email, actor=actor

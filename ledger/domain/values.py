@@ -11,8 +11,13 @@ _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}", re.ASCII)
 #: control characters (C0 but tab and line breaks, DEL, C1), the Unicode line and
 #: paragraph separators, and the bidirectional overrides and isolates, which can make a
 #: printed name or reference read other than it is
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e"
-                      "\u2066-\u2069]")
+#: (as the escapes of a character class, read alike by Python and JSON Schema: the API
+#: documents text fields with them)
+CONTROL_RANGES = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{CONTROL_RANGES}]")
+#: whitespace, as Python's and JSON Schema's `\s` would each have it (they differ)
+WHITESPACE_RANGES = (r"\x09-\x0d\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
+                     r"\u3000\ufeff")
 
 
 def text(field: str, value: object, *, max_len: int, required: bool = True) -> str:

@@ -109,6 +109,11 @@ class Ledger(Application[UUID]):
     #: seconds that a save lost to another process's writer makes writes keep copies of
     #: their funds (see `_kept`)
     contention_memory = 30.0
+    #: the most entries (pledges, allocations, awards, reversals) of a fund copied before
+    #: a command while contended: a larger fund is loaded again instead, should its save be
+    #: lost (a copy costs about a microsecond an entry on every write; a load costs more,
+    #: but only after a lost save)
+    copy_limit = 1000
 
     def __init__(self, env: dict[str, str] | None = None, *, snapshot_interval: int = 1000):
         super().__init__(env)
@@ -377,9 +382,11 @@ class Ledger(Application[UUID]):
         prior: dict[UUID, Written] = {}
         for attempt in range(self.max_attempts):
             with self._locked(fund_ids):
+                loaded: dict[UUID, int] = {}
                 try:
                     funds = {code: self._load(i, code) for i, code in zip(fund_ids, codes)}
                     kept = self._kept(funds.values())
+                    loaded = {fund.id: fund.version for fund in funds.values()}
                     versions = {code: fund.version for code, fund in funds.items()}
                     written: list[Written] = []
                     receipts: list[Receipt.Issued] = []
@@ -402,6 +409,13 @@ class Ledger(Application[UUID]):
                             event_record(fund.code, fund.currency, fund.pending_events[-1])]}
                         receipts.append(Receipt.issued(donation_id, kind, fp, result))
                         written.append(Written(result, True))
+                except LedgerError:
+                    # A refusal must rest on the funds as stored, not on cached copies that
+                    # another process has since moved on: decide again on fresh ones.
+                    self._forget(fund_ids)
+                    if self._moved_on(loaded):
+                        continue
+                    raise
                 except BaseException:
                     self._forget(fund_ids)
                     raise
@@ -688,7 +702,12 @@ class Ledger(Application[UUID]):
                 try:
                     recordings = self.save(*funds, Receipt.issue(receipt_id, kind, fp, result))
                 except IntegrityError:
-                    if self._stored_as_made(made):
+                    try:
+                        stored = self._stored_as_made(made)
+                    except BaseException:
+                        self._forget(fund_ids)  # never keep events that may not be stored
+                        raise
+                    if stored:
                         for fund in funds:
                             self._remember(fund)
                         return Written(result, True)
@@ -715,24 +734,24 @@ class Ledger(Application[UUID]):
             return None
         funds = list(funds)
         self._caught_up(funds)
-        return [fund.copy() for fund in funds]
+        return [fund.copy() for fund in funds if fund.size <= self.copy_limit]
 
     def _lost(self, fund_ids: Sequence[UUID], kept: Sequence[Fund] | None) -> None:
         """After a save refused because a fund was moved on (or an id taken) meanwhile:
-        the funds as they were before the command, brought up to date from the store, go
-        back in the cache; without copies they are forgotten, to be loaded again (from a
-        snapshot and up to an interval of events each)."""
+        the funds are forgotten, and those copied before the command go back in the cache,
+        brought up to date from the store; the others are loaded again (from a snapshot and
+        up to an interval of events each)."""
         self._contended_until = time.monotonic() + self.contention_memory
-        if kept is None:
-            self._forget(fund_ids)
-            return
-        try:
+        self._forget(fund_ids)
+        if kept:
             self._caught_up(kept)
-        except BaseException:
-            self._forget(fund_ids)
-            raise
-        for fund in kept:
-            self._remember(fund)
+            for fund in kept:
+                self._remember(fund)
+
+    def _moved_on(self, versions: dict[UUID, int]) -> bool:
+        """Whether any of these funds has events stored after these versions."""
+        return any(next(iter(self.events.get(fund_id, gt=version, limit=1)), None) is not None
+                   for fund_id, version in versions.items())
 
     def _replays(self, write_ids: Sequence[UUID], kind: str, fps: dict[UUID, str]
                  ) -> dict[UUID, Written]:

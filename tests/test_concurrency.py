@@ -197,6 +197,88 @@ def test_two_ledgers_taking_turns_on_funds_catch_up_before_each_command(durable_
     second.close()
 
 
+def _gift(sponsor: UUID, code: str = "TT", amount: int = 10) -> dict:
+    return {"code": code, "sponsor_id": sponsor, "amount": vnd(amount), "credited": None,
+            "received_on": D, "method": "cash", "reference": "", "pledge_id": None,
+            "donation_id": uuid4()}
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["one-write", "batch"])
+def test_a_save_lost_while_contended_puts_back_a_caught_up_copy(durable_settings, batch):
+    """Another process writes between this ledger's command and its save: the save is
+    lost, the copy kept before the command goes back, brought up to date, and the write
+    is done again on it; the chain and the figures are as stored."""
+    sponsor, _ = _prepare(durable_settings)
+    here, elsewhere = open_ledger(durable_settings), open_ledger(durable_settings)
+    here.figures("TT")  # cached here
+    here._contended_until = float("inf")  # as after a save lost to another process
+    put_back = []
+    lost = here._lost
+    here._lost = lambda ids, kept: (put_back.append(kept), lost(ids, kept))[1]
+    save = here.save
+    meddled = []
+
+    def save_after_another(*objs, **kw):
+        if not meddled:  # once: between this ledger's command and its save
+            meddled.append(elsewhere.record_donation("TT", sponsor, vnd(5), received_on=D,
+                                                     method="cash", actor="w"))
+        return save(*objs, **kw)
+
+    here.save = save_after_another
+    if batch:
+        assert all(w.created for w in here.record_donations([_gift(sponsor)], actor="w"))
+    else:
+        here.record_donation("TT", sponsor, vnd(10), received_on=D, method="cash", actor="w")
+    assert len(put_back) == 1 and put_back[0]  # the copy path, not a reload
+    here.save = save
+    refused = []
+    here._lost = lambda ids, kept: (refused.append(ids), lost(ids, kept))[1]
+    here.record_donation("TT", sponsor, vnd(1), received_on=D, method="cash", actor="w")
+    assert refused == []  # the copy put back was current: the next save went through
+    assert here.figures("TT")["received_total"] == vnd(1000 + 5 + 10 + 1)
+    assert verify(here).ok
+    here.close()
+    elsewhere.close()
+
+
+def test_a_failed_check_after_a_lost_save_never_leaves_an_unstored_event_cached(
+        durable_settings):
+    """Had the fund stayed cached with the event whose save was lost, the next write would
+    have chained onto an event the store does not hold."""
+    sponsor, _ = _prepare(durable_settings)
+    here, elsewhere = open_ledger(durable_settings), open_ledger(durable_settings)
+    here.figures("TT")
+    elsewhere.record_donation("TT", sponsor, vnd(5), received_on=D, method="cash", actor="w")
+    check = here._stored_as_made
+
+    def broken(made):
+        raise ConnectionError("the database went away while checking")
+
+    here._stored_as_made = broken
+    with pytest.raises(ConnectionError):
+        here.record_donation("TT", sponsor, vnd(10), received_on=D, method="cash", actor="w")
+    here._stored_as_made = check
+    here.record_donation("TT", sponsor, vnd(1), received_on=D, method="cash", actor="w")
+    assert here.figures("TT")["received_total"] == vnd(1000 + 5 + 1)
+    assert verify(here).ok
+    here.close()
+    elsewhere.close()
+
+
+def test_a_batch_refused_on_a_stale_cached_fund_is_decided_again_on_the_stored_one(
+        durable_settings):
+    """The pledge was made by another process after this one cached the fund."""
+    sponsor, _ = _prepare(durable_settings)
+    here, elsewhere = open_ledger(durable_settings), open_ledger(durable_settings)
+    here.figures("TT")
+    pledge = UUID(elsewhere.make_pledge("TT", sponsor, vnd(100), actor="w").result["id"])
+    [written] = here.record_donations([{**_gift(sponsor), "pledge_id": pledge}], actor="w")
+    assert written.created
+    assert here.figures("TT")["pledged_outstanding"] == vnd(90)
+    here.close()
+    elsewhere.close()
+
+
 @pytest.mark.parametrize("client_id", [False, True], ids=["server-made-id", "client-id"])
 def test_a_write_whose_commit_was_only_seen_by_a_retry_is_answered_as_recorded(
     durable_settings, client_id

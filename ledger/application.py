@@ -106,8 +106,8 @@ class Ledger(Application[UUID]):
     max_attempts = 30
     #: funds kept in memory between commands
     cache_size = 1000
-    #: seconds that a save lost to another process's writer makes writes keep copies of
-    #: their funds (see `_kept`)
+    #: seconds that a save lost to another process's writer makes writes bring their funds
+    #: up to date first and keep copies of them (see `_kept`)
     contention_memory = 30.0
     #: the most entries (pledges, allocations, awards, reversals) of a fund copied before
     #: a command while contended: a larger fund is loaded again instead, should its save be
@@ -129,7 +129,7 @@ class Ledger(Application[UUID]):
         self.save_ended = threading.Condition()
         self._writing = 0
         self._saves_ended = 0
-        #: until when (time.monotonic) writes keep copies of their funds
+        #: until when (time.monotonic) writes catch their funds up and keep copies
         self._contended_until = 0.0
 
     def construct_transcoder(self) -> Transcoder:

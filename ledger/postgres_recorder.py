@@ -184,9 +184,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 curs.execute(query, prepare=False)
                 notification_ids: list[int] = []
                 while True:
-                    if curs.description is not None \
-                            and curs.description[0].name == "notification_id":
-                        notification_ids = [row["notification_id"] for row in curs.fetchall()]
+                    # the ids, read off the INSERT's result as it came (psycopg's columns
+                    # and rows cost more than the ids' digits)
+                    result = curs.pgresult
+                    if result is not None and result.nfields \
+                            and result.fname(0) == b"notification_id":
+                        notification_ids = [int(result.get_value(i, 0) or 0)
+                                            for i in range(result.ntuples)]
                     if not curs.nextset():
                         break
             except BaseException:

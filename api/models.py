@@ -8,6 +8,7 @@ characters. Each rule is checked here, so malformed input is a 422 before the le
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -49,13 +50,18 @@ def OptionalText(max_length: int) -> Any:  # noqa: N802 - a type factory
                                             pattern=OPTIONAL_TEXT_PATTERN)]
 
 
+def _reason_of(check: Callable[[str, Any], Any], value: Any) -> Any:
+    """A domain check's answer, its refusal as pydantic's error (with the check's reason)."""
+    try:
+        return check("value", value)
+    except InvalidInput as e:
+        raise ValueError(e.reason) from None
+
+
 def _day(value: Any) -> date:
     if not isinstance(value, str):
         raise ValueError("must be a date YYYY-MM-DD")
-    try:
-        return iso_date("date", value)
-    except InvalidInput as e:
-        raise ValueError(e.reason) from None
+    return _reason_of(iso_date, value)
 
 
 #: a calendar date `YYYY-MM-DD` that exists
@@ -72,10 +78,7 @@ EffectiveDay = Annotated[date, BeforeValidator(_day),
 
 
 def _moment(value: Any) -> datetime:
-    try:
-        return iso_moment("time", value)
-    except InvalidInput as e:
-        raise ValueError(e.reason) from None
+    return _reason_of(iso_moment, value)
 
 
 #: a moment, ISO 8601 with its offset (RFC 3339's date-time)

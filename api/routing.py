@@ -98,17 +98,17 @@ def _refuse_query(request: Request, known: frozenset[str]) -> None:
     """422 for a query parameter the route does not take, or one given twice."""
     seen: set[str] = set()
     for name, _ in request.query_params.multi_items():
+        if name in known and name not in seen:
+            seen.add(name)
+            continue
         shown = name if _QUERY_NAME.fullmatch(name) else None
-        if name not in known:
+        if name in seen:
+            reason = f"the query gives {name!r} more than once"
+        else:
             taken = (f"it takes {', '.join(sorted(known))}" if known
                      else "it takes no query parameters")
             reason = (f"this route takes no query parameter {shown!r}; {taken}" if shown
                       else f"this route takes no such query parameter; {taken}")
-        elif name in seen:
-            reason = f"the query gives {name!r} more than once"
-        else:
-            seen.add(name)
-            continue
         raise http_problem(422, reason, errors=[{"loc": ["query", shown or "?"],
                                                  "msg": reason}])
 

@@ -382,12 +382,12 @@ class Ledger(Application[UUID]):
         prior: dict[UUID, Written] = {}
         for attempt in range(self.max_attempts):
             with self._locked(fund_ids):
-                loaded: dict[UUID, int] = {}
+                #: each fund's version before the batch, by fund id
+                versions: dict[UUID, int] = {}
                 try:
                     funds = {code: self._load(i, code) for i, code in zip(fund_ids, codes)}
                     kept = self._kept(funds.values())
-                    loaded = {fund.id: fund.version for fund in funds.values()}
-                    versions = {code: fund.version for code, fund in funds.items()}
+                    versions = {fund.id: fund.version for fund in funds.values()}
                     written: list[Written] = []
                     receipts: list[Receipt.Issued] = []
                     for row, fp, request in zip(batch, fps, requests):
@@ -413,7 +413,7 @@ class Ledger(Application[UUID]):
                     # A refusal must rest on the funds as stored, not on cached copies that
                     # another process has since moved on: decide again on fresh ones.
                     self._forget(fund_ids)
-                    if self._moved_on(loaded):
+                    if self._moved_on(versions):
                         continue
                     raise
                 except BaseException:
@@ -435,9 +435,9 @@ class Ledger(Application[UUID]):
                     raise
                 else:
                     position = _position(recordings)
-                    for code, fund in funds.items():
+                    for fund in funds.values():
                         self._remember(fund)
-                        self._snapshot(fund, versions[code])
+                        self._snapshot(fund, versions[fund.id])
                     return [Written(w.result, True, position) if w.created else w
                             for w in written]
             time.sleep(random.uniform(0, 0.002 * (attempt + 1)))

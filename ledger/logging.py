@@ -27,7 +27,7 @@ import structlog
 #: set in a child process's environment: "1" for JSON lines, "0" for readable ones
 JSON_VARIABLE = "LEDGER_LOG_JSON"
 #: whether this process writes JSON lines (once configured)
-as_json = True
+_as_json = True
 _configured = False
 _lock = threading.Lock()
 #: held while a line is written, by structlog's writer and the standard library's handler
@@ -43,19 +43,19 @@ def configure(level: int = logging.INFO, *, json: bool | None = None) -> None:
         if _configured:
             return
         _configured = True
-    global as_json
+    global _as_json
     if json is None:
         # a child process writing to its parent through a pipe writes as the parent does
         chosen = os.environ.get(JSON_VARIABLE)
         json = (not sys.stderr.isatty()) if chosen not in ("0", "1") else chosen == "1"
-    as_json = json
+    _as_json = json
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    renderer = (structlog.processors.JSONRenderer(serializer=_json) if as_json
+    renderer = (structlog.processors.JSONRenderer(serializer=_json) if _as_json
                 else structlog.dev.ConsoleRenderer(colors=False))
     # structlog's own lines (a request's line among them) are rendered and written whole,
     # without the standard library's records; the standard library's lines (uvicorn,
@@ -98,6 +98,12 @@ class _NamedLineWriter:
         write_line(message)
 
     log = debug = info = warn = warning = err = error = critical = exception = fatal = msg
+
+
+def child_environment() -> dict[str, str]:
+    """What a child process whose lines this process relays (`write_line`) needs in its
+    environment to write them as this process does, JSON or readable."""
+    return {JSON_VARIABLE: "1" if _as_json else "0"}
 
 
 def write_line(text: str) -> None:

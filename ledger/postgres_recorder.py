@@ -189,7 +189,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                     result = curs.pgresult
                     if result is not None and result.nfields \
                             and result.fname(0) == b"notification_id":
-                        notification_ids = [int(result.get_value(i, 0) or 0)
+                        notification_ids = [int(result.get_value(i, 0))  # type: ignore[arg-type]
                                             for i in range(result.ntuples)]
                     if not curs.nextset():
                         break

@@ -22,8 +22,7 @@ from typing import Any
 
 import structlog
 
-from ledger.logging import JSON_VARIABLE, write_line
-import ledger.logging
+from ledger.logging import child_environment, write_line
 
 log = structlog.get_logger("ledger.serve")
 
@@ -79,7 +78,7 @@ class ViewsProcess:
             if self._stopping.is_set():
                 return
             # a session of its own: a terminal's Ctrl-C reaches the server, which stops it
-            env = {**os.environ, JSON_VARIABLE: "1" if ledger.logging.as_json else "0"}
+            env = {**os.environ, **child_environment()}
             self._process = subprocess.Popen(self.command, start_new_session=True,
                                              stderr=subprocess.PIPE, env=env)
             self.starts += 1

@@ -32,7 +32,7 @@ from psycopg import sql
 
 from ledger.projections.progress import ANNOUNCE
 from ledger.settings import Settings
-from ledger.storage import describe
+from ledger.storage import describe, schema_changes
 
 #: at most this many rows go by INSERT … VALUES, more by COPY (PostgreSQL)
 FEW_ROWS = 20
@@ -242,7 +242,7 @@ class Database:
         self._all: list[Any] = []
         self._guard = threading.Lock()
         self._staged: dict[int, set[str]] = {}  # connection → its staging tables
-        with self.transaction() as tx:
+        with schema_changes(settings), self.transaction() as tx:
             tx.execute(TRACKING_DDL)
 
     # ---- connections --------------------------------------------------------------------

@@ -242,8 +242,12 @@ class Database:
         self._all: list[Any] = []
         self._guard = threading.Lock()
         self._staged: dict[int, set[str]] = {}  # connection → its staging tables
-        with schema_changes(settings), self.transaction() as tx:
-            tx.execute(TRACKING_DDL)
+        try:
+            with schema_changes(settings), self.transaction() as tx:
+                tx.execute(TRACKING_DDL)
+        except BaseException:
+            self.close()  # its connection, not left for the collector
+            raise
 
     # ---- connections --------------------------------------------------------------------
 

@@ -12,11 +12,14 @@ Starts `ledger serve` on a fresh PostgreSQL schema and measures, in one run:
    scheduled time (so a slow server cannot slow the load down and hide its queue).
 
 It prints p50/p99 per rate, the highest rate held with p99 ≤ 100 ms and no error, and that
-rate's ratio to both limits. With `--cpu` (Linux), each rate's line also gives the CPU time
-per donation spent, over the step, by the server's event loop (its main thread), the
-server's other threads (the donation writer, the listeners; the projection runner when the
-server keeps the views in its threads), the views process of `ledger serve` (PostgreSQL),
-every PostgreSQL process, and this load generator, read from /proc. Usage:
+rate's ratio to both limits. With `--cpu` (Linux), the /healthz line and each rate's line
+also give the CPU time per request spent, over the step, by the server's event loop (its
+main thread), the server's other threads (the donation writer, the listeners; the
+projection runner when the server keeps the views in its threads), the views process of
+`ledger serve` (PostgreSQL), every PostgreSQL process, and this load generator, read from
+/proc; and, for each rate, the highest rate those costs leave room for: every part
+together on the machine's cores, and the server process, whose threads share one GIL, on
+one core. Usage:
 
     .venv/bin/python scripts/bench_api.py [--seconds 5] [--rates 50,100,200,...] [--funds 20]
                                           [--cpu]
@@ -117,8 +120,10 @@ class Pool:
 # ---- the measurements ----------------------------------------------------------------
 
 
-async def healthz_rate(host: str, port: int, seconds: float, connections: int = 32) -> float:
-    """Closed loop: every connection sends /healthz again as soon as it is answered."""
+async def healthz_rate(host: str, port: int, seconds: float,
+                       connections: int = 32) -> tuple[float, int]:
+    """Closed loop: every connection sends /healthz again as soon as it is answered.
+    (Requests per second, requests answered.)"""
     done = 0
     stop = time.perf_counter() + seconds
 
@@ -133,7 +138,7 @@ async def healthz_rate(host: str, port: int, seconds: float, connections: int = 
 
     started = time.perf_counter()
     await asyncio.gather(*(loop() for _ in range(connections)))
-    return done / (time.perf_counter() - started)
+    return done / (time.perf_counter() - started), done
 
 
 def insert_rate(url: str, schema: str, seconds: float, connections: int) -> float:
@@ -256,9 +261,27 @@ def cpu_snapshot(server_pid: int) -> dict[str, float]:
     }
 
 
-def cpu_per_donation(before: dict[str, float], after: dict[str, float], sent: int) -> str:
-    return ", ".join(f"{name} {(after[name] - before[name]) / sent * 1000:.2f}"
-                     for name in before)
+def cpu_per_request(before: dict[str, float], after: dict[str, float],
+                    count: int) -> dict[str, float]:
+    """CPU ms per request of each part, between two snapshots."""
+    # (never below 0: a thread and its process are read a moment apart, in clock ticks)
+    return {name: max(0.0, after[name] - before[name]) / count * 1000 for name in before}
+
+
+def shown(costs: dict[str, float]) -> str:
+    return ", ".join(f"{name} {ms:.2f}" for name, ms in costs.items())
+
+
+def ceiling(costs: dict[str, float], healthz: float) -> str:
+    """The highest donation rate these CPU costs leave room for: all parts together on the
+    machine's cores, and the server process (its loop and its threads share one GIL) on
+    one core; and that rate's ratio to /healthz."""
+    cores = os.cpu_count() or 1
+    server = costs["loop"] + costs["server threads"]
+    rate = min(cores * 1000 / sum(costs.values()), 1000 / server)
+    return (f"at these costs {cores} cores hold at most {rate:.0f}/s "
+            f"= {rate / healthz:.2f} x /healthz (all parts {sum(costs.values()):.2f} ms, "
+            f"the server process {server:.2f} ms)")
 
 
 # ---- the run -------------------------------------------------------------------------
@@ -344,8 +367,12 @@ async def run(args, port: int, key: str, schema: str, server) -> None:
                            json.dumps({"code": code, "name": code}).encode())
     pool.close()
 
-    healthz = await healthz_rate(host, port, args.seconds)
+    before = cpu_snapshot(server.pid) if args.cpu else None
+    healthz, answered = await healthz_rate(host, port, args.seconds)
     print(f"GET /healthz, closed loop, 32 connections: {healthz:8.0f} requests/s", flush=True)
+    if before is not None:
+        print(f"{'':8} CPU ms per request: "
+              f"{shown(cpu_per_request(before, cpu_snapshot(server.pid), answered))}")
     pg = await asyncio.to_thread(insert_rate, args.url, schema, args.seconds,
                                  args.pg_connections)
     print(f"PostgreSQL one-row INSERT per transaction, {args.pg_connections} connections: "
@@ -363,9 +390,9 @@ async def run(args, port: int, key: str, schema: str, server) -> None:
         print(f"{rate:8.0f} {step['sent']:6d} {step['p50']:8.1f} {step['p99']:8.1f}  "
               f"{step['errors'] or '-'}", flush=True)
         if before is not None:
-            print(f"{'':8} CPU ms per donation: "
-                  f"{cpu_per_donation(before, cpu_snapshot(server.pid), step['sent'])}",
-                  flush=True)
+            costs = cpu_per_request(before, cpu_snapshot(server.pid), step["sent"])
+            print(f"{'':8} CPU ms per donation: {shown(costs)}", flush=True)
+            print(f"{'':8} {ceiling(costs, healthz)}", flush=True)
         if step["p99"] > P99_LIMIT_MS or step["errors"]:
             if not args.all:
                 break

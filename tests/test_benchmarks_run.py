@@ -22,7 +22,7 @@ RUNS = {
     "statements": (["--sponsors", "3", "--funds", "2", "--awards", "4", "--jobs", "1"],
                    "statements/s"),
     "api": (["--seconds", "0.5", "--rates", "10", "--funds", "2", "--pg-connections", "2",
-             "--cpu"], "views process"),
+             "--cpu"], "cores hold at most"),
 }
 
 

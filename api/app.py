@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 import api.routers
 from api import problems
+from api.express import DonationExpress
 from api.middleware import AccessLog, BodyLimit, HeadAsGet
 from api.runtime import Runtime
 from ledger.collector import settle_server
@@ -75,7 +76,9 @@ def create_app(settings: Settings | None = None, *, start_read_models: bool = Tr
         if router is not None:
             app.include_router(router)
     problems.document(app)
-    # outermost last: the access log sees the 413s the body limit answers, and HEADs
+    # outermost last: the access log sees the 413s the body limit answers, and HEADs;
+    # the express lane gets a body already measured
+    app.add_middleware(DonationExpress)
     app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimit)
     app.add_middleware(AccessLog)

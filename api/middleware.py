@@ -47,7 +47,7 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        given = _header(scope, b"x-request-id")
+        given = header(scope, b"x-request-id")
         request_id = given if given and _REQUEST_ID.fullmatch(given) else new_request_id()
         status = 500
 
@@ -89,7 +89,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await self._refuse(scope, receive, send, 413 if declared.isdigit() else 400)
             return
@@ -128,7 +128,8 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-def _header(scope: dict, name: bytes) -> str | None:
+def header(scope: dict, name: bytes) -> str | None:
+    """The first value of a request header (latin-1), or None."""
     for key, value in scope.get("headers", ()):
         if key == name:
             return value.decode("latin-1")

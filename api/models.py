@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from pydantic import (
     BaseModel,
@@ -201,6 +201,17 @@ class DonationIn(WriteIn):
     method: Text(64)
     reference: OptionalText(140) = ""
     pledge_id: UUID | None = None
+
+    def recorded_as(self) -> dict[str, Any]:
+        """The donation as `Ledger.record_donation` takes it (less fund and actor), with
+        an id made now when the client chose none."""
+        return {
+            "sponsor_id": self.sponsor_id, "amount": self.amount.money,
+            "credited": self.credited.money if self.credited else None,
+            "received_on": self.received_on, "method": self.method,
+            "reference": self.reference, "pledge_id": self.pledge_id,
+            "donation_id": self.id or uuid4(),
+        }
 
 
 class AllocationIn(WriteIn):

@@ -34,10 +34,17 @@ def answer(written: Written, response: Response, visibility: Any, settings: Sett
 async def answer_async(written: Written, response: Response, visibility: Any,
                        settings: Settings, shape: Shape) -> dict[str, Any]:
     """As `answer`, for an async route: waits for the read models without a thread."""
+    response.status_code, body = await outcome_async(written, visibility, settings, shape)
+    return body
+
+
+async def outcome_async(written: Written, visibility: Any, settings: Settings,
+                        shape: Shape) -> tuple[int, dict[str, Any]]:
+    """The status and body answering a write, once the read models reflect it (awaited)."""
     if _waits(written):
         _seen(await visibility.wait(written.position, settings.read_your_writes_timeout),
               written)
-    return _answered(written, response, shape)
+    return status_of(written), shape(written.result)
 
 
 def _waits(written: Written) -> bool:
@@ -51,8 +58,13 @@ def _seen(reflected: bool, written: Written) -> None:
 
 
 def _answered(written: Written, response: Response, shape: Shape) -> dict[str, Any]:
-    response.status_code = 201 if written.created else 200
+    response.status_code = status_of(written)
     return shape(written.result)
+
+
+def status_of(written: Written) -> int:
+    """201 for a write recorded now, 200 for the replay of one recorded before."""
+    return 201 if written.created else 200
 
 
 def created(model: type, summary: str) -> dict[str, Any]:

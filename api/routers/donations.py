@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from fastapi import APIRouter, Response
 
@@ -24,12 +24,8 @@ async def record_donation(
 ) -> Any:
     # concurrent donations share a transaction (group commit), each still atomic
     # (async: the request waits for its commit and its views holding no thread)
-    written = await donations.record_async(
-        principal.name, code=code, sponsor_id=body.sponsor_id, amount=body.amount.money,
-        credited=body.credited.money if body.credited else None,
-        received_on=body.received_on, method=body.method, reference=body.reference,
-        pledge_id=body.pledge_id, donation_id=body.id or uuid4(),
-    )
+    # (`api.express` answers most donations before they reach this route, alike)
+    written = await donations.record_async(principal.name, code=code, **body.recorded_as())
     return await answer_async(written, response, visible, settings, resources.recorded)
 
 

@@ -1,0 +1,140 @@
+"""The express lane of the API's one hot write: `POST /v1/funds/{code}/donations`.
+
+Donations are what a server records by the thousand (bank statements, the busy days of a
+campaign). For each, FastAPI's routing, dependency resolution and response handling cost
+the server's event loop about as much as the donation's own work (`scripts/bench_api.py
+--cpu`). This lane answers, beneath that machinery, a donation request that is plainly in
+order: a POST without a query string, a body of Content-Type `application/json` that the
+route's own model (`DonationIn`, read with the API's strict `loads`) accepts, and the key
+of an active treasurer. It records the donation with the same group commit, waits for the
+read models the same way, and answers the same status, headers and body as the route.
+
+Anything else goes on to the route (`api/routers/donations.py`), which stays the contract
+and the OpenAPI schema's description, and answers with its own problems: another media
+type, a query string, a missing key or another role's, a body the model refuses. A write
+the ledger refuses, or a database that is busy or gone, is answered by the app's own
+exception handlers, as the route's would be. So the lane decides nothing the route does
+not: it only skips the route's machinery when the route could only have said yes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.requests import Request
+
+from api import resources
+from api.middleware import header
+from api.models import DonationIn
+from api.routers import donations
+from api.routing import loads
+from api.writes import outcome_async
+
+#: the route whose requests the lane may answer (its path, as Starlette matches it)
+ROUTE = next(route for route in donations.router.routes
+             if getattr(route, "endpoint", None) is donations.record_donation)
+
+
+class DonationExpress:
+    """ASGI middleware: plainly valid donations of a treasurer, answered as the route
+    would; every other request passed on untouched (with its body, if the lane read it)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        found = _plain_donation(scope)
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        code, key = found
+        body = await _body(receive)
+        if body is None:  # the client went away
+            return
+        unread = [body]
+
+        async def again() -> dict:  # the body once more, for the route
+            if unread:
+                return {"type": "http.request", "body": unread.pop(), "more_body": False}
+            return await receive()
+
+        app = scope["app"]
+        runtime = app.state.runtime
+        try:
+            user = await runtime.users.authenticate_async(key)
+        except Exception:  # noqa: BLE001 - a database fault: the route answers it (503)
+            user = None
+        donation = _donation(body) if user is not None and user.role == "treasurer" else None
+        if donation is None:
+            await self.app(scope, again, send)
+            return
+        scope["route"] = ROUTE  # for the access log
+        scope.setdefault("state", {})["actor"] = user.name
+        try:
+            written = await runtime.donations.record_async(
+                user.name, code=code, **donation.recorded_as())
+            status, shaped = await outcome_async(written, runtime.visibility,
+                                                 runtime.settings, resources.recorded)
+        except Exception as e:
+            handler = _handler(app, e)
+            if handler is None:
+                raise  # a fault: the server's error middleware answers it, as for the route
+            response = await handler(Request(scope, again), e)
+            await response(scope, again, send)
+            return
+        payload = resources.Donation.model_validate(shaped).model_dump_json(by_alias=True)
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-length", str(len(payload)).encode("ascii")),
+            (b"content-type", b"application/json"),
+        ]})
+        await send({"type": "http.response.body", "body": payload.encode()})
+
+
+def _plain_donation(scope: dict) -> tuple[str, str] | None:
+    """(fund code, key) of a request the lane may take: POST to the donations path, no
+    query string, a JSON body, a bearer key (as the route's `HTTPBearer` reads it)."""
+    if scope["type"] != "http" or scope["method"] != "POST" or scope.get("query_string"):
+        return None
+    path = ROUTE.path_regex.match(scope["path"])
+    if path is None:
+        return None
+    media_type = (header(scope, b"content-type") or "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        return None
+    scheme, key = get_authorization_scheme_param(header(scope, b"authorization"))
+    if scheme.lower() != "bearer" or not key:
+        return None
+    return path.group("code"), key
+
+
+async def _body(receive: Any) -> bytes | None:
+    """The whole request body (None if the client disconnected first)."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _donation(body: bytes) -> DonationIn | None:
+    """The donation, if the route's model accepts the body as the route reads it."""
+    try:
+        return DonationIn.model_validate(loads(body))
+    except Exception:  # noqa: BLE001 - whatever the reason, the route answers it
+        return None
+
+
+def _handler(app: Any, error: Exception) -> Any:
+    """The app's handler for this error, looked up as Starlette does (by the error's
+    classes, nearest first); none for a fault, which the server answers as for a route."""
+    for cls in type(error).__mro__:
+        if cls is Exception:
+            return None
+        handler = app.exception_handlers.get(cls)
+        if handler is not None:
+            return handler
+    return None

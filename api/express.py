@@ -19,6 +19,7 @@ not: it only skips the route's machinery when the route could only have said yes
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from fastapi.security.utils import get_authorization_scheme_param
@@ -63,38 +64,37 @@ class DonationExpress:
         runtime = app.state.runtime
         try:
             user = await runtime.users.authenticate_async(key)
-        except Exception:  # noqa: BLE001 - a database fault: the route answers it (503)
-            user = None
+        except Exception as e:  # a busy or lost database: answered as the route would
+            await _refused(app, e, scope, again, send)
+            return
         donation = _donation(body) if user is not None and user.role == "treasurer" else None
         if donation is None:
             await self.app(scope, again, send)
             return
-        scope["route"] = ROUTE  # for the access log
+        scope["route"] = ROUTE  # for the access log, as the router sets it
         scope.setdefault("state", {})["actor"] = user.name
         try:
             written = await runtime.donations.record_async(
                 user.name, code=code, **donation.recorded_as())
             status, shaped = await outcome_async(written, runtime.visibility,
                                                  runtime.settings, resources.recorded)
-        except Exception as e:
-            handler = _handler(app, e)
-            if handler is None:
-                raise  # a fault: the server's error middleware answers it, as for the route
-            response = await handler(Request(scope, again), e)
-            await response(scope, again, send)
+        except Exception as e:  # a write the ledger refuses, a busy or lost database
+            await _refused(app, e, scope, again, send)
             return
-        payload = resources.Donation.model_validate(shaped).model_dump_json(by_alias=True)
+        payload = resources.Donation.model_validate(shaped).model_dump_json(
+            by_alias=True).encode()
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-length", str(len(payload)).encode("ascii")),
             (b"content-type", b"application/json"),
         ]})
-        await send({"type": "http.response.body", "body": payload.encode()})
+        await send({"type": "http.response.body", "body": payload})
 
 
 def _plain_donation(scope: dict) -> tuple[str, str] | None:
     """(fund code, key) of a request the lane may take: POST to the donations path, no
     query string, a JSON body, a bearer key (as the route's `HTTPBearer` reads it)."""
-    if scope["type"] != "http" or scope["method"] != "POST" or scope.get("query_string"):
+    if (scope["type"] != "http" or scope["method"] != "POST" or scope.get("query_string")
+            or scope.get("root_path")):  # behind a prefix, the router knows the paths
         return None
     path = ROUTE.path_regex.match(scope["path"])
     if path is None:
@@ -126,6 +126,19 @@ def _donation(body: bytes) -> DonationIn | None:
         return DonationIn.model_validate(loads(body))
     except Exception:  # noqa: BLE001 - whatever the reason, the route answers it
         return None
+
+
+async def _refused(app: Any, error: Exception, scope: dict, receive: Any, send: Any) -> None:
+    """Answers an error as the app answers it for the route: by its exception handler, or,
+    for a fault (no handler), by raising it to the server's error middleware."""
+    handler = _handler(app, error)
+    if handler is None:
+        raise error
+    scope["route"] = ROUTE
+    response = handler(Request(scope, receive), error)
+    if inspect.isawaitable(response):
+        response = await response
+    await response(scope, receive, send)
 
 
 def _handler(app: Any, error: Exception) -> Any:

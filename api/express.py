@@ -31,7 +31,11 @@ from api.models import DonationIn
 from api.routers import donations
 from api.routing import loads
 from api.writes import outcome_async
+from ledger.postgres_recorder import GuardRefused
+from ledger.users import key_hash, well_formed
 
+#: the most keys the lane remembers (a server has a few treasurers)
+KNOWN_KEYS = 1024
 #: the route whose requests the lane may answer (its path, as Starlette matches it)
 ROUTE = next(route for route in donations.router.routes
              if getattr(route, "endpoint", None) is donations.record_donation)
@@ -43,6 +47,15 @@ class DonationExpress:
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        #: treasurers' keys found active before, by hash: their donations are recorded on
+        #: condition that the key is still active when they commit (where the ledger can
+        #: check so: `DonationGroupCommit.checks_keys`), without a lookup of their own
+        self._known: dict[str, Any] = {}
+
+    def _remember(self, digest: str, user: Any) -> None:
+        if len(self._known) >= KNOWN_KEYS:
+            self._known.clear()
+        self._known[digest] = user
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         found = _plain_donation(scope)
@@ -62,23 +75,54 @@ class DonationExpress:
 
         app = scope["app"]
         runtime = app.state.runtime
-        try:
-            user = await runtime.users.authenticate_async(key)
-        except Exception as e:  # a busy or lost database: answered as the route would
-            await _refused(app, e, scope, again, send)
-            return
+        commit = runtime.donations
+        digest = key_hash(key) if commit.checks_keys and well_formed(key) else None
+        user = self._known.get(digest) if digest is not None else None
+        known = user is not None  # then the write's transaction finds the key active
+        if not known:
+            try:
+                user = await runtime.users.authenticate_async(key)
+            except Exception as e:  # a busy or lost database: answered as the route would
+                await _refused(app, e, scope, again, send)
+                return
+            if digest is not None and user is not None and user.role == "treasurer":
+                self._remember(digest, user)
         donation = _donation(body) if user is not None and user.role == "treasurer" else None
         if donation is None:
             await self.app(scope, again, send)
             return
         scope["route"] = ROUTE  # for the access log, as the router sets it
         scope.setdefault("state", {})["actor"] = user.name
+        error: Exception | None = None
         try:
-            written = await runtime.donations.record_async(
-                user.name, code=code, **donation.recorded_as())
+            written = await commit.record_async(user.name, digest if known else None,
+                                                code=code, **donation.recorded_as())
+        except GuardRefused:
+            written = None  # the key is no longer active: the route answers (401)
+        except Exception as e:  # a write the ledger refuses, a busy or lost database
+            written, error = None, e
+        if known and (written is None or not written.created):
+            # Nothing was recorded, so no transaction found the key active: a key revoked
+            # since it was known hears what the route would tell it (401), nothing else.
+            active = written is not None or error is not None
+            if active:
+                try:
+                    active = await runtime.users.authenticate_async(key) is not None
+                except Exception as e:  # noqa: BLE001 - the database's answer, below
+                    error, written = e, None
+            if not active:
+                self._known.pop(digest, None)
+                del scope["route"]
+                scope["state"].pop("actor", None)
+                await self.app(scope, again, send)
+                return
+        if written is None:
+            await _refused(app, error, scope, again, send)
+            return
+        try:
             status, shaped = await outcome_async(written, runtime.visibility,
                                                  runtime.settings, resources.recorded)
-        except Exception as e:  # a write the ledger refuses, a busy or lost database
+        except Exception as e:  # a busy or lost database
             await _refused(app, e, scope, again, send)
             return
         payload = resources.Donation.model_validate(shaped).model_dump_json(

@@ -21,6 +21,7 @@ import asyncio
 import threading
 from collections import deque
 from concurrent.futures import Future
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,8 @@ MAX_BATCH = 256
 class _Pending:
     actor: str
     item: dict[str, Any]
+    #: the hash of a key to find active in the transaction that records the donation
+    key: str | None = None
     future: Future[Written] = field(default_factory=Future)
 
     @property
@@ -46,18 +49,32 @@ class _Pending:
 
 
 class DonationGroupCommit:
-    def __init__(self, ledger: Ledger, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, ledger: Ledger, max_batch: int = MAX_BATCH, users: Any = None) -> None:
         self.ledger = ledger
         self.max_batch = max_batch
+        #: the users' statement that finds keys active in a write's transaction, where
+        #: both the users and the ledger's recorder can (PostgreSQL)
+        recorder = getattr(ledger, "recorder", None)
+        self._key_guard = (getattr(users, "key_guard", None)
+                           if hasattr(recorder, "guarded") else None)
         self._queue: deque[_Pending] = deque()
         self._ready = threading.Condition()
         self._writer: threading.Thread | None = None
         self._closed = False
 
-    def submit(self, actor: str, **item: Any) -> Future[Written]:
+    @property
+    def checks_keys(self) -> bool:
+        """Whether a donation can be recorded on condition that a key is still active."""
+        return self._key_guard is not None
+
+    def submit(self, actor: str, key: str | None = None, **item: Any) -> Future[Written]:
         """Hands one donation (`record_donation`'s arguments, `donation_id` required) to
-        the writer; the future answers as `record_donation` would, once committed."""
-        mine = _Pending(actor, item)
+        the writer; the future answers as `record_donation` would, once committed. With
+        `key` (a key's hash; see `checks_keys`), the transaction that records it first
+        finds that key active, or is refused (`GuardRefused`, nothing recorded)."""
+        if key is not None and self._key_guard is None:
+            raise ValueError("this ledger cannot check keys as it records")
+        mine = _Pending(actor, item, key)
         with self._ready:
             if self._closed:
                 raise RuntimeError("the donation writer is closed")
@@ -69,14 +86,14 @@ class DonationGroupCommit:
             self._ready.notify()
         return mine.future
 
-    def record(self, actor: str, **item: Any) -> Written:
+    def record(self, actor: str, key: str | None = None, **item: Any) -> Written:
         """Records one donation, possibly in a transaction shared with concurrent ones,
         and answers as `record_donation` would (waiting in this thread)."""
-        return self.submit(actor, **item).result()
+        return self.submit(actor, key, **item).result()
 
-    async def record_async(self, actor: str, **item: Any) -> Written:
+    async def record_async(self, actor: str, key: str | None = None, **item: Any) -> Written:
         """As `record`, awaited: no thread waits."""
-        return await asyncio.wrap_future(self.submit(actor, **item))
+        return await asyncio.wrap_future(self.submit(actor, key, **item))
 
     def close(self) -> None:
         """Records what is queued, then stops the writer."""
@@ -126,7 +143,9 @@ class DonationGroupCommit:
                 alone.insert(0, group[0])
                 continue
             try:
-                answers = self.ledger.record_donations([p.item for p in group], actor=actor)
+                with self._keys_active(group):
+                    answers = self.ledger.record_donations([p.item for p in group],
+                                                           actor=actor)
             except Exception as e:  # noqa: BLE001 - each is recorded on its own below
                 if _unavailable(e):
                     # the table stayed locked or the database is gone: every donation of
@@ -149,13 +168,23 @@ class DonationGroupCommit:
                 _finish(pending, None, unavailable)
                 continue
             try:
-                written = self.ledger.record_donation(actor=pending.actor, **pending.item)
+                with self._keys_active([pending]):
+                    written = self.ledger.record_donation(actor=pending.actor, **pending.item)
             except BaseException as e:  # noqa: BLE001 - handed to the request's thread
                 _finish(pending, None, e)
                 if _unavailable(e):
                     unavailable = e
             else:
                 _finish(pending, written)
+
+
+    def _keys_active(self, pendings: list[_Pending]) -> Any:
+        """Within: the ledger's inserts in this thread first find the donations' keys
+        active (those given), or are refused."""
+        keys = {p.key for p in pendings if p.key is not None}
+        if not keys or self._key_guard is None:
+            return nullcontext()
+        return self.ledger.recorder.guarded(self._key_guard(keys))
 
 
 def _unavailable(error: BaseException) -> bool:

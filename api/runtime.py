@@ -46,8 +46,8 @@ class Runtime:
         """Donations recorded with group commit (see `api.group_commit`)."""
         from api.group_commit import DonationGroupCommit
 
-        ledger = self.ledger
-        return self._once("donations", lambda: DonationGroupCommit(ledger))
+        ledger, users = self.ledger, self.users
+        return self._once("donations", lambda: DonationGroupCommit(ledger, users=users))
 
     @property
     def read_models(self) -> Any:

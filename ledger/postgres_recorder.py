@@ -10,18 +10,32 @@ commit. The values are rendered as SQL literals by psycopg itself (text and uuid
 hex (bytea, integers), so nothing a client sends can change the statement. Everything else — tables, selects,
 subscriptions — is the library's. It passes the library's own recorder test cases
 (tests/test_postgres_recorder.py).
+
+A writer may also ask an insert's transaction to check a condition first (`guarded`): a
+statement of its own, run under the table lock before the rows go in, which refuses the
+whole transaction by raising `GUARD_SQLSTATE` when the condition does not hold. The API
+checks so that the keys of a batch of donations are still active when they are recorded
+(`ledger.users`, `api.group_commit`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+)
 from eventsourcing.postgres import ConnectionPool, PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Connection
 from psycopg.errors import LockNotAvailable
@@ -30,6 +44,13 @@ from psycopg.sql import SQL, Identifier, Literal
 
 #: PostgreSQL's longest name (of a channel, too), in bytes: NAMEDATALEN - 1
 LONGEST_NAME = 63
+#: the SQLSTATE a guard raises when its condition does not hold
+GUARD_SQLSTATE = "LG001"
+
+
+class GuardRefused(Exception):  # noqa: N818 - the name says what happened
+    """The condition a writer asked an insert's transaction to check did not hold:
+    nothing was recorded."""
 
 
 def channel_name(schema: str, name: str) -> str:
@@ -72,8 +93,11 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         ).format(**names)
         self._head = SQL(
             "BEGIN; SET LOCAL lock_timeout = {timeout}; "
-            "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; INSERT INTO {schema}.{table} "
-            "(originator_id, originator_version, topic, state) VALUES ").format(**names)
+            "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; ").format(**names)
+        #: (a guard's statement goes between the lock and the rows)
+        self._insert_into = SQL("INSERT INTO {schema}.{table} "
+                                "(originator_id, originator_version, topic, state) VALUES "
+                                ).format(**names)
         #: the end of a small insert: its ids, then a notification that carries the last
         #: of them (a listener that has seen that id already need not look)
         self._tail = SQL(" RETURNING notification_id; SELECT pg_notify({channel}, "
@@ -91,8 +115,22 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "WHERE originator_id = ANY(%s) AND originator_version = 1"
         ).format(schema=Identifier(datastore.schema), table=Identifier(self.events_table_name))
         self._rendered_head: bytes | None = None
+        self._rendered_insert = b""
         self._rendered_tail = b""
         self._topics: dict[str, bytes] = {}
+        self._guards = threading.local()
+
+    @contextmanager
+    def guarded(self, statement: bytes) -> Iterator[None]:
+        """Within the block, this thread's inserts run `statement` in their transaction,
+        under the table lock, before their rows; a statement that raises `GUARD_SQLSTATE`
+        refuses the insert (`GuardRefused`)."""
+        before = getattr(self._guards, "statement", b"")
+        self._guards.statement = statement
+        try:
+            yield
+        finally:
+            self._guards.statement = before
 
     def _literal(self, conn: Connection[Any], text: str) -> bytes:
         return Literal(text).as_bytes(conn)
@@ -112,13 +150,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             bytes(e.state).hex().encode("ascii"),
         )
 
-    def _copy_events(self, stored_events: Sequence[StoredEvent]) -> list[int]:
+    def _copy_events(self, stored_events: Sequence[StoredEvent], guard: bytes = b""
+                     ) -> list[int]:
         """A large insert, by COPY: under the EXCLUSIVE lock no other writer draws from
         the notification id sequence, so the rows take the consecutive ids ending at the
         sequence's current value, in the order they were sent."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             try:
                 curs.execute(self._copy_head, prepare=False)
+                if guard:
+                    curs.execute(guard, prepare=False)
                 with curs.copy(self._copy) as copy:
                     copy.set_types(["uuid", "int8", "text", "bytea"])
                     for e in stored_events:
@@ -157,27 +198,36 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         if not stored_events:
             return None
         attempt = 1
+        guard = getattr(self._guards, "statement", b"")
         while True:
             try:
-                return self._insert(stored_events)
-            except (InterfaceError, OperationalError) as e:
-                if attempt == self.max_attempts or _is_lock_timeout(e):
+                if len(stored_events) >= self.copy_threshold:
+                    return self._copy_events(stored_events, guard)
+                return self._insert(stored_events, guard)
+            except PersistenceError as e:
+                if _refused_by_guard(e):
+                    if attempt > 1:
+                        # the first attempt may have committed before the condition
+                        # changed: the caller finds out as for any insert that may be in
+                        raise IntegrityError("a retried insert's guard refused it") from e
+                    raise GuardRefused(str(e).splitlines()[0]) from None
+                if (not isinstance(e, (InterfaceError, OperationalError))
+                        or attempt == self.max_attempts or _is_lock_timeout(e)):
                     raise
             attempt += 1
             time.sleep(0.2 * (1 + 0.1 * (random.random() - 0.5)))
 
-    def _insert(self, stored_events: Sequence[StoredEvent]) -> list[int]:
-        if len(stored_events) >= self.copy_threshold:
-            return self._copy_events(stored_events)
+    def _insert(self, stored_events: Sequence[StoredEvent], guard: bytes = b"") -> list[int]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             if self._rendered_head is None:
                 # standard_conforming_strings makes '\x…' a plain hex bytea literal
                 if conn.info.parameter_status("standard_conforming_strings") != "on":
                     msg = "the ledger needs standard_conforming_strings = on"
                     raise RuntimeError(msg)
-                self._rendered_head = self._head.as_bytes(conn)
+                self._rendered_insert = self._insert_into.as_bytes(conn)
                 self._rendered_tail = self._tail.as_bytes(conn)
-            query = (self._rendered_head
+                self._rendered_head = self._head.as_bytes(conn)
+            query = (self._rendered_head + guard + self._rendered_insert
                      + b",".join(self._row(conn, e) for e in stored_events)
                      + self._rendered_tail)
             try:
@@ -215,6 +265,12 @@ class HotFirstPool(ConnectionPool):  # type: ignore[type-arg]
         if len(self._pool) > 1:
             self._pool.appendleft(self._pool.pop())
         return super()._get_ready_connection(timeout)
+
+
+def _refused_by_guard(error: BaseException) -> bool:
+    """Whether a guard refused the insert (the library wraps psycopg's error)."""
+    cause = error.__cause__
+    return getattr(cause, "sqlstate", None) == GUARD_SQLSTATE
 
 
 def _is_lock_timeout(error: BaseException) -> bool:

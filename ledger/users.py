@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -291,6 +291,8 @@ class MemoryUsers(_Sessions):
 
 
 _COLUMNS = "name, role, sponsor_id, created_at, revoked_at"
+#: a key's hash as stored (`key_hash`)
+_KEY_HASH = re.compile(r"[0-9a-f]{64}")
 #: a row of `web_sessions` (times in Unix seconds in SQLite, timestamps in PostgreSQL)
 _SESSION_ROW = "token_hash, user_name, key_hash, csrf, created_at, seen_at"
 #: a session's user (as `_COLUMNS`) and its CSRF token
@@ -483,6 +485,27 @@ class PostgresUsers(_Sessions):
         from psycopg import sql
 
         return sql.SQL(text).format(table=self._table, sessions=self._sessions)
+
+    def key_guard(self, digests: Collection[str]) -> bytes:
+        """A statement for the transaction that records a write (the ledger recorder's
+        `guarded`) refusing it unless each key of these hashes is active when it runs, so
+        that a key revoked before the write commits is refused although the server knew
+        it as active."""
+        from ledger.postgres_recorder import GUARD_SQLSTATE
+
+        wanted = sorted(set(digests))
+        if not wanted or not all(_KEY_HASH.fullmatch(d) for d in wanted):
+            raise ValueError("key hashes are 64 lowercase hex digits")
+        listed = ",".join(f"'{d}'" for d in wanted)
+        table = self._table.as_string(None)
+        if "$guard$" in table:
+            raise ValueError("a schema named with $guard$ cannot be guarded")
+        return (
+            f"DO $guard$BEGIN IF (SELECT count(*) FROM {table} "
+            f"WHERE key_hash IN ({listed}) AND revoked_at IS NULL) <> {len(wanted)} THEN "
+            "RAISE EXCEPTION 'an API key of this write is not active' "
+            f"USING ERRCODE = '{GUARD_SQLSTATE}'; END IF; END$guard$; "
+        ).encode("ascii")
 
     def add(self, name: str, role: str, sponsor_id: UUID | None = None) -> str:
         check_user(name, role, sponsor_id)

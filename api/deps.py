@@ -2,7 +2,9 @@
 
 Every request presents `Authorization: Bearer <key>`; the key is looked up on each request
 (so a revoked key stops working at once; on PostgreSQL, keys asked for while a lookup is
-under way go together in the next one). Role dependencies answer 401 for a missing,
+under way go together in the next one). The donations of the express lane
+(`api.express`) are the one exception: a key it has seen before is found active by the
+transaction that records the donation instead. Role dependencies answer 401 for a missing,
 malformed, unknown or revoked key and 403 for a role that may not use the route; a route
 open to sponsors then checks `principal.sponsor_id` itself and answers 404 for any other
 sponsor's data, exactly as for a missing id. Admins manage users on the command line only.

@@ -9,6 +9,14 @@ route's own model (`DonationIn`, read with the API's strict `loads`) accepts, an
 of an active treasurer. It records the donation with the same group commit, waits for the
 read models the same way, and answers the same status, headers and body as the route.
 
+On PostgreSQL the lane remembers the keys it found active, and records a remembered
+key's donation on condition that the key is still active when it commits (the group
+commit's guard, checked in the recording transaction under the event table's lock): a key
+revoked before then is refused and nothing is recorded, as a lookup would have refused it,
+without a lookup per donation, which each waited for the one under way. For a remembered
+key, anything but a new record (a replay, a refusal) is looked up first, and a key no
+longer active goes to the route (401).
+
 Anything else goes on to the route (`api/routers/donations.py`), which stays the contract
 and the OpenAPI schema's description, and answers with its own problems: another media
 type, a query string, a missing key or another role's, a body the model refuses. A write
@@ -75,18 +83,18 @@ class DonationExpress:
 
         app = scope["app"]
         runtime = app.state.runtime
-        commit = runtime.donations
-        digest = key_hash(key) if commit.checks_keys and well_formed(key) else None
-        user = self._known.get(digest) if digest is not None else None
-        known = user is not None  # then the write's transaction finds the key active
-        if not known:
-            try:
+        try:
+            commit = runtime.donations  # (opened at first use, without a lifespan)
+            digest = key_hash(key) if commit.checks_keys and well_formed(key) else None
+            user = self._known.get(digest) if digest is not None else None
+            known = user is not None  # then the write's transaction finds the key active
+            if not known:
                 user = await runtime.users.authenticate_async(key)
-            except Exception as e:  # a busy or lost database: answered as the route would
-                await _refused(app, e, scope, again, send)
-                return
-            if digest is not None and user is not None and user.role == "treasurer":
-                self._remember(digest, user)
+        except Exception as e:  # a busy or lost database: answered as the route would
+            await _refused(app, e, scope, again, send)
+            return
+        if not known and digest is not None and user is not None and user.role == "treasurer":
+            self._remember(digest, user)
         donation = _donation(body) if user is not None and user.role == "treasurer" else None
         if donation is None:
             await self.app(scope, again, send)

@@ -421,10 +421,19 @@ class Ledger(Application[UUID]):
                     raise
                 if not receipts:
                     return written
+                # each fund's last event as made here (its hash covers those before it)
+                made = [(e.originator_id, e.originator_version, e.hash)
+                        for fund in funds.values() for e in fund.pending_events[-1:]]
                 try:
                     recordings = self.save(*funds.values(), *receipts)
                 except IntegrityError:
-                    # Either a concurrent writer moved a fund on (run again on fresh state)
+                    # The recorder retries an insert after a broken connection, so the batch
+                    # may be stored as made here (one transaction: all of it or none).
+                    if self._found_as_made(made, fund_ids):
+                        for fund in funds.values():
+                            self._remember(fund)
+                        return written
+                    # Else a concurrent writer moved a fund on (run again on fresh state)
                     # or some ids were recorded by another write: answer those from receipts.
                     self._lost(fund_ids, kept)
                     prior.update(self._replays(
@@ -702,12 +711,7 @@ class Ledger(Application[UUID]):
                 try:
                     recordings = self.save(*funds, Receipt.issue(receipt_id, kind, fp, result))
                 except IntegrityError:
-                    try:
-                        stored = self._stored_as_made(made)
-                    except BaseException:
-                        self._forget(fund_ids)  # never keep events that may not be stored
-                        raise
-                    if stored:
+                    if self._found_as_made(made, fund_ids):
                         for fund in funds:
                             self._remember(fund)
                         return Written(result, True)
@@ -773,6 +777,16 @@ class Ledger(Application[UUID]):
         if select_first is not None:
             return list(select_first(unique))
         return [e for i in unique for e in self.recorder.select_events(i, lte=1)]
+
+    def _found_as_made(self, made: Sequence[tuple[UUID, int, str]],
+                       fund_ids: Sequence[UUID]) -> bool:
+        """`_stored_as_made`, after a save that may have committed; the funds are forgotten
+        when that cannot be known (never keep events that may not be stored)."""
+        try:
+            return self._stored_as_made(made)
+        except BaseException:
+            self._forget(fund_ids)
+            raise
 
     def _stored_as_made(self, made: Sequence[tuple[UUID, int, str]]) -> bool:
         """Whether these (fund id, seq, hash) events are in the store, just as made here."""

@@ -2,7 +2,9 @@
 
 A key is 32 random bytes (URL-safe base64, prefixed `lk_`); only its SHA-256 is stored,
 which is enough for a key of that entropy (no salt or slow hash needed: nothing to guess).
-Every request looks its key up, so a revocation takes effect at once, in every process.
+Every request looks its key up, so a revocation takes effect at once, in every process;
+or, for a donation of a treasurer the server has seen before, the transaction recording it
+finds the key active first (`PostgresUsers.key_guard`), with the same effect.
 Roles are those of SPEC §1: admin, treasurer, auditor, sponsor (bound to one sponsor id).
 
 Web sessions live beside the users (table `web_sessions`): a browser signed in with a key
@@ -498,14 +500,15 @@ class PostgresUsers(_Sessions):
             raise ValueError("key hashes are 64 lowercase hex digits")
         listed = ",".join(f"'{d}'" for d in wanted)
         table = self._table.as_string(None)
-        if "$guard$" in table:
-            raise ValueError("a schema named with $guard$ cannot be guarded")
+        tag = "$guard$"  # the body's quote: one the schema's name does not hold
+        while tag in table:
+            tag = tag[:-1] + "_$"
         return (
-            f"DO $guard$BEGIN IF (SELECT count(*) FROM {table} "
+            f"DO {tag}BEGIN IF (SELECT count(*) FROM {table} "
             f"WHERE key_hash IN ({listed}) AND revoked_at IS NULL) <> {len(wanted)} THEN "
             "RAISE EXCEPTION 'an API key of this write is not active' "
-            f"USING ERRCODE = '{GUARD_SQLSTATE}'; END IF; END$guard$; "
-        ).encode("ascii")
+            f"USING ERRCODE = '{GUARD_SQLSTATE}'; END IF; END{tag}; "
+        ).encode("utf-8")
 
     def add(self, name: str, role: str, sponsor_id: UUID | None = None) -> str:
         check_user(name, role, sponsor_id)

@@ -180,3 +180,86 @@ def test_the_lane_records_a_known_treasurers_donation_without_looking_her_key_up
         for _ in range(5):
             assert api.post("/v1/funds/KI/donations", body).status_code == 201
         assert len(looked_up) == 1
+
+
+def test_a_batch_committed_before_a_broken_connection_and_a_revocation_is_answered_201(
+        pg_settings):
+    """The recorder retries an insert after a broken connection. If the first attempt had
+    committed and the key was revoked in between, the retry's guard refuses: the batch is
+    then found stored as made, and answered as recorded (not refused, which would be a
+    lost write)."""
+    import time
+
+    from eventsourcing.persistence import OperationalError
+
+    from ledger.domain.fund import Fund
+
+    with serving(pg_settings) as api:
+        assert api.post("/v1/funds", {"code": "KL", "name": "Guarded"}).status_code == 201
+        sponsor = api.sponsor("Agribank")
+        key = api.add_user("Mai", "treasurer")
+        body = {"sponsor_id": sponsor, "amount": money("1000"), "received_on": "2025-09-01",
+                "method": "cash"}
+        answers: dict[str, int] = {}
+
+        def give(name: str) -> None:
+            answers[name] = api.http.post(
+                "/v1/funds/KL/donations", json={**body, "id": str(uuid.uuid4())},
+                headers={"Authorization": f"Bearer {key}"}).status_code
+
+        give("first")  # the lane knows the key from now on
+        runtime = api.app.state.runtime
+        ledger, users = runtime.ledger, runtime.users
+        insert = ledger.recorder._insert
+        broken: list[int] = []
+
+        def committed_then_broken(events: Any, guard: bytes = b"") -> Any:
+            ids = insert(events, guard)
+            if guard and len(events) >= 4 and not broken:  # a batch of two donations
+                broken.append(1)
+                users.revoke("Mai")
+                raise OperationalError("server closed the connection unexpectedly")
+            return ids
+
+        ledger.recorder._insert = committed_then_broken
+        lock = ledger._locks[Fund.id_for("KL").int % len(ledger._locks)]
+        with lock:  # the writer waits on the fund while B and C queue behind A
+            clients = [threading.Thread(target=give, args=(n,)) for n in "ABC"]
+            clients[0].start()
+            time.sleep(0.3)
+            for client in clients[1:]:
+                client.start()
+            time.sleep(0.3)
+        for client in clients:
+            client.join(30)
+        assert broken
+        assert answers == {"first": 201, "A": 201, "B": 201, "C": 201}
+        figures = api.get("/v1/funds/KL").json()["figures"]
+        assert figures["received_total"] == money("4000")
+        give("after")
+        assert answers["after"] == 401
+
+
+def test_a_schema_whose_name_is_not_ascii_or_holds_the_guards_quote_is_guarded_alike():
+    import psycopg
+
+    from conftest import POSTGRES_URL, require_postgres
+
+    require_postgres()
+    for schema in (f"quỹ_{uuid.uuid4().hex[:8]}", f"x$guard$y_{uuid.uuid4().hex[:8]}"):
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            settings = Settings(database_url=POSTGRES_URL, postgres_schema=schema)
+            with serving(settings) as api:
+                assert api.post("/v1/funds", {"code": "KS", "name": "S"}).status_code == 201
+                sponsor = api.sponsor("Agribank")
+                body = {"sponsor_id": sponsor, "amount": money("1000"),
+                        "received_on": "2025-09-01", "method": "cash"}
+                assert [api.post("/v1/funds/KS/donations", body).status_code
+                        for _ in range(3)] == [201] * 3
+                api.app.state.runtime.users.revoke("treasurer")
+                assert api.post("/v1/funds/KS/donations", body).status_code == 401
+        finally:
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

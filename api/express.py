@@ -102,17 +102,17 @@ class DonationExpress:
         scope["route"] = ROUTE  # for the access log, as the router sets it
         scope.setdefault("state", {})["actor"] = user.name
         error: Exception | None = None
+        active = True  # as far as the write knows
         try:
             written = await commit.record_async(user.name, digest if known else None,
                                                 code=code, **donation.recorded_as())
         except GuardRefused:
-            written = None  # the key is no longer active: the route answers (401)
+            written, active = None, False  # the key is no longer active: the route answers
         except Exception as e:  # a write the ledger refuses, a busy or lost database
             written, error = None, e
         if known and (written is None or not written.created):
             # Nothing was recorded, so no transaction found the key active: a key revoked
             # since it was known hears what the route would tell it (401), nothing else.
-            active = written is not None or error is not None
             if active:
                 try:
                     active = await runtime.users.authenticate_async(key) is not None

@@ -177,7 +177,6 @@ class DonationGroupCommit:
             else:
                 _finish(pending, written)
 
-
     def _keys_active(self, pendings: list[_Pending]) -> Any:
         """Within: the ledger's inserts in this thread first find the donations' keys
         active (those given), or are refused."""
